@@ -105,3 +105,24 @@ def restart(session: nox.Session) -> None:
 def clean(session: nox.Session) -> None:
     """Remove the state folder (database, logs, certificates); the stack must be down."""
     _stack(session, "clean")
+
+
+@nox.session(python=PYTHON, default=False)
+def loadtest(session: nox.Session) -> None:
+    """Drive realistic traffic through nginx with Locust: `-- --shape spike --users 50`."""
+    _sync(session)
+    session.run("python", "-m", "mockinfra.loadtest", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def bench(session: nox.Session) -> None:
+    """Measure the cached read path's throughput against a bare chain of the same shape."""
+    _sync(session)
+    session.run("python", "-m", "mockinfra.loadtest.bench", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def chaos(session: nox.Session) -> None:
+    """Run chaos scenarios with ground truth: `-- --list`, `-- cache-down`, `-- --recover-all`."""
+    _sync(session)
+    session.run("python", "-m", "mockinfra.chaos", *(session.posargs or ("--list",)))

@@ -1,0 +1,1 @@
+"""Chaos scenarios with ground truth, and the fault-control command line."""
