@@ -36,9 +36,7 @@ class Component:
     metrics_path: str = "/metrics"
     scraped: bool = True
     optional: bool = False  # started only when its binary is on PATH (Loki, Grafana, the shipper)
-    extra_ports: MappingProxyType[str, int] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
+    extra_ports: MappingProxyType[str, int] = field(default_factory=lambda: MappingProxyType({}))
     error_rate: float = 0.0  # the seed's configured random error rate
 
     @property

@@ -1,0 +1,221 @@
+"""Structured JSON logs: one object per line, redacted, with request and trace ids.
+
+Records are formatted by a `QueueHandler` on the caller's thread (so the request id and the
+current span are those of the request) and written by a `QueueListener` thread, so a slow
+stdout or disk never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import logging.handlers
+import queue
+import re
+import sys
+from collections.abc import Mapping
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, Final
+
+import orjson
+from opentelemetry import trace
+
+request_id_var: ContextVar[str] = ContextVar("request_id", default="")
+
+REDACTED: Final = "[REDACTED]"
+SENSITIVE_KEY: Final = re.compile(
+    r"pass(word|wd)?|secret|token|authori[sz]ation|api[-_]?key|cookie|credential|private[-_]?key",
+    re.IGNORECASE,
+)
+_BEARER: Final = re.compile(r"\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
+_PAIR: Final = re.compile(
+    r"\b(password|passwd|pwd|secret|token|api[-_]?key)(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&]+)",
+    re.IGNORECASE,
+)
+_EMAIL: Final = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_CARD: Final = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
+_URL_CREDENTIALS: Final = re.compile(r"(://[^:/@\s]+:)([^@/\s]+)(@)")
+
+# Attributes every LogRecord has; anything else came from `extra=`.
+_RECORD_ATTRS: Final = frozenset(
+    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys() | {"message", "asctime"}
+)
+_HANDLER_NAME: Final = "mockinfra-json"
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def _mask_card(match: re.Match[str]) -> str:
+    digits = re.sub(r"[ -]", "", match.group(0))
+    return "[CARD]" if _luhn(digits) else match.group(0)
+
+
+def redact_text(text: str) -> str:
+    """Mask bearer tokens, `password=...` pairs, URL passwords, emails and card numbers."""
+    if not text:
+        return text
+    text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    text = _PAIR.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    text = _URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}{REDACTED}{m.group(3)}", text)
+    if "@" in text:
+        text = _EMAIL.sub("[EMAIL]", text)
+    return _CARD.sub(_mask_card, text)
+
+
+def redact(value: Any, _depth: int = 0) -> Any:
+    """Redact a value recursively: sensitive keys lose their value, strings are masked."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if _depth > 10:
+        return REDACTED  # nothing we log is this deep; refuse rather than recurse forever
+    if isinstance(value, Mapping):
+        return {
+            str(k): REDACTED if SENSITIVE_KEY.search(str(k)) else redact(v, _depth + 1)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple | set | frozenset):
+        return [redact(v, _depth + 1) for v in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return redact_text(str(value))
+
+
+def _timestamp(created: float) -> str:
+    return (
+        datetime.fromtimestamp(created, UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
+
+
+class JsonFormatter(logging.Formatter):
+    """One redacted JSON object per record, with service, instance, request and trace ids."""
+
+    def __init__(self, service: str, instance: str) -> None:
+        super().__init__()
+        self.service = service
+        self.instance = instance
+
+    def format(self, record: logging.LogRecord) -> str:
+        ctx = trace.get_current_span().get_span_context()
+        entry: dict[str, Any] = {
+            "timestamp": _timestamp(record.created),
+            "level": record.levelname,
+            "service": self.service,
+            "instance": self.instance,
+            "logger": record.name,
+            "message": redact_text(record.getMessage()),
+            "request_id": getattr(record, "request_id", None) or request_id_var.get(),
+            "trace_id": format(ctx.trace_id, "032x") if ctx.is_valid else "",
+            "span_id": format(ctx.span_id, "016x") if ctx.is_valid else "",
+        }
+        for key, value in record.__dict__.items():
+            if key in _RECORD_ATTRS or key in entry or key.startswith("_"):
+                continue
+            entry[key] = REDACTED if SENSITIVE_KEY.search(key) else redact(value)
+        if record.exc_info:
+            entry["exception"] = redact_text(self.formatException(record.exc_info))
+        elif record.exc_text:
+            entry["exception"] = redact_text(record.exc_text)
+        return orjson.dumps(entry, default=str).decode()
+
+
+class _FormattingQueueHandler(logging.handlers.QueueHandler):
+    """Formats on the caller's thread (context vars and the current span live there)."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        line = self.format(record)
+        return logging.makeLogRecord({"msg": line, "levelno": record.levelno})
+
+
+class _LineHandler(logging.StreamHandler[IO[str]]):
+    """Writes already formatted lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return str(record.msg)
+
+
+class _LineFileHandler(logging.FileHandler):
+    def format(self, record: logging.LogRecord) -> str:
+        return str(record.msg)
+
+
+_listener: logging.handlers.QueueListener | None = None
+
+
+def flush_logs() -> None:
+    """Write every queued line now (before `os._exit`, at shutdown)."""
+    if _listener is not None:
+        _listener.stop()  # drains the queue, then joins the thread
+        for handler in _listener.handlers:
+            handler.flush()
+        _listener.start()
+
+
+def configure_logging(
+    *,
+    service: str,
+    instance: str,
+    level: str | int = "INFO",
+    file: Path | str | None = None,
+) -> logging.Logger:
+    """Route every logger (uvicorn's included) to JSON lines on stdout and `file`.
+
+    Idempotent: a second call replaces the previous handler instead of adding one.
+    """
+    global _listener
+    root = logging.getLogger()
+    if _listener is not None:
+        _listener.stop()
+        _listener = None
+    for handler in list(root.handlers):
+        if handler.get_name() == _HANDLER_NAME:
+            root.removeHandler(handler)
+
+    outputs: list[logging.Handler] = [_LineHandler(sys.stdout)]
+    if file is not None:
+        path = Path(file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        outputs.append(_LineFileHandler(path, encoding="utf-8"))
+    q: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    handler = _FormattingQueueHandler(q)
+    handler.set_name(_HANDLER_NAME)
+    handler.setFormatter(JsonFormatter(service, instance))
+    root.addHandler(handler)
+    root.setLevel(level)
+    _listener = logging.handlers.QueueListener(q, *outputs, respect_handler_level=False)
+    _listener.start()
+
+    # Uvicorn's loggers: errors go through our JSON format; its access log is replaced by
+    # the middleware's richer access line.
+    for name in ("uvicorn", "uvicorn.error"):
+        lg = logging.getLogger(name)
+        lg.handlers.clear()
+        lg.propagate = True
+    access = logging.getLogger("uvicorn.access")
+    access.handlers.clear()
+    access.propagate = False
+    access.disabled = True
+    return logging.getLogger(service)
+
+
+def _stop_listener() -> None:
+    global _listener
+    if _listener is not None:
+        _listener.stop()
+        _listener = None
+
+
+atexit.register(_stop_listener)
