@@ -1,0 +1,7 @@
+"""Entry point: `python -m mockinfra.stack`."""
+
+import sys
+
+from mockinfra.stack.cli import main
+
+sys.exit(main())

@@ -1,0 +1,107 @@
+"""What `status`, `health` and the end of `up` print: states, health, memory and URLs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import psutil
+
+from mockinfra.common import topology
+from mockinfra.stack import readiness
+from mockinfra.stack.state import State
+from mockinfra.stack.supervisor import ProcessInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    name: str
+    state: str
+    pid: int
+    port: int
+    healthy: bool
+    detail: str
+    rss: int  # bytes, the process and its children (nginx workers, postgres backends)
+
+
+def rss_of(pid: int) -> int:
+    if pid <= 0:
+        return 0
+    try:
+        proc = psutil.Process(pid)
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    total = 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            continue
+    return total
+
+
+async def rows(names: Iterable[str], infos: dict[str, ProcessInfo]) -> list[Row]:
+    names = list(names)
+    checks = await asyncio.gather(*(readiness.check(n) for n in names))
+    result = []
+    for name, (ok, detail) in zip(names, checks, strict=True):
+        info = infos.get(name)
+        pid = info.pid if info else 0
+        result.append(
+            Row(
+                name,
+                info.state if info else "NOT RUNNING",
+                pid,
+                topology.component(name).port,
+                ok,
+                detail,
+                rss_of(pid),
+            )
+        )
+    return result
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MiB"
+
+
+def table(items: list[Row]) -> str:
+    header = f"{'component':<18} {'state':<12} {'pid':>7} {'port':>6}  {'health':<28} {'rss':>11}"
+    lines = [header, "-" * len(header)]
+    for r in items:
+        health = ("ok" if r.healthy else "FAIL") + f" ({r.detail})"
+        lines.append(
+            f"{r.name:<18} {r.state:<12} {r.pid or '-':>7} {r.port:>6}  "
+            f"{health[:28]:<28} {_mib(r.rss):>11}"
+        )
+    lines.append("-" * len(header))
+    lines.append(
+        f"{'total':<18} {'':<12} {'':>7} {'':>6}  {'':<28} {_mib(sum(r.rss for r in items)):>11}"
+    )
+    return "\n".join(lines)
+
+
+def urls(state: State, running: set[str]) -> str:
+    """The places to go, like the seed's `make status`."""
+    nginx = topology.component("nginx")
+    entries = [
+        ("Frontend (nginx)", f"{topology.url('nginx')}/"),
+        ("Frontend (TLS)", f"https://{topology.HOST}:{nginx.extra_ports['https']}/"),
+        ("Backend API", f"{topology.url('nginx')}/api/backend/status"),
+        ("Prometheus", f"{topology.url('prometheus')}/"),
+        ("Alertmanager", f"{topology.url('alertmanager')}/"),
+        ("Alert receiver", f"{topology.url('alertsink')}/alerts"),
+        ("Loki", f"{topology.url('loki')}/"),
+        ("Grafana", f"{topology.url('grafana')}/"),
+    ]
+    wanted = {"Loki": "loki", "Grafana": "grafana"}
+    lines = [
+        f"  {label:<18} {address}"
+        for label, address in entries
+        if wanted.get(label, "nginx") in running
+    ]
+    lines.append(f"  {'Fault token':<18} {state.fault_token_file}")
+    lines.append(f"  {'Logs':<18} {state.logs}/<component>.log")
+    return "\n".join(lines)
