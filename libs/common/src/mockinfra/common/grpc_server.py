@@ -1,0 +1,257 @@
+"""gRPC server side: one telemetry interceptor and `serve()`, the standard server of a service.
+
+The interceptor applies, per unary call: trace context from metadata and a server span, the
+request id (`x-request-id` or a new one), go-grpc-prometheus metrics, and fault injection
+(`FaultInjector.before_call`; an injected fault aborts with its code and trailing metadata
+`x-fault-injected: <kind>`). Health and reflection calls pass straight through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Final, TypeAlias
+
+import grpc
+from grpc_health.v1 import _async as health_aio  # the asyncio HealthServicer
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from opentelemetry import trace
+from prometheus_client import start_http_server
+
+from mockinfra.common.asgi import request_id_from
+from mockinfra.common.fault_service import FaultServicer
+from mockinfra.common.faults import InjectedFault
+from mockinfra.common.logging import flush_logs, request_id_var
+from mockinfra.common.runtime import Runtime
+from mockinfra.common.tracing import extract
+from mockinfra.v1 import faults_pb2, faults_pb2_grpc
+
+FAULT_METADATA: Final = "x-fault-injected"
+INSTANCE_METADATA: Final = "x-instance"
+_SKIPPED_PREFIXES: Final = ("/grpc.health.", "/grpc.reflection.")
+_SERVER = trace.SpanKind.SERVER
+FAULT_SERVICE_NAME: Final = faults_pb2.DESCRIPTOR.services_by_name["FaultService"].full_name
+SERVER_OPTIONS: Final = (
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+    ("grpc.max_receive_message_length", 4 * 1024 * 1024),
+    ("grpc.max_send_message_length", 16 * 1024 * 1024),
+)
+
+log = logging.getLogger("mockinfra.grpc")
+_Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
+
+
+def split_method(full_method: str) -> tuple[str, str]:
+    """'/pkg.Service/Method' -> ('pkg.Service', 'Method')."""
+    _, service, method = full_method.split("/", 2) if full_method.count("/") == 2 else ("", "", "")
+    return service or "unknown", method or full_method
+
+
+class TelemetryServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+    """Metrics, span, request id and injected faults for every unary-unary method."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.metrics = rt.metrics
+        self.faults = rt.faults
+        self.tracer = rt.tracer
+        self.instance_md = (INSTANCE_METADATA, rt.settings.instance)
+        # method -> (handler from continuation, wrapped handler): wrappers are built once.
+        self._wrapped: dict[str, tuple[_Handler, _Handler]] = {}
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[_Handler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> _Handler:
+        handler = await continuation(handler_call_details)
+        method: str = handler_call_details.method  # type: ignore[attr-defined]
+        if handler is None or handler.unary_unary is None or method.startswith(_SKIPPED_PREFIXES):
+            return handler  # streaming calls pass through untouched: our API has none
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = grpc.unary_unary_rpc_method_handler(
+            self._wrap(method, handler.unary_unary),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
+    def _wrap(self, full_method: str, behaviour: Any) -> Callable[..., Awaitable[Any]]:
+        service, method = split_method(full_method)
+        m = self.metrics
+        started = m.child(m.grpc_server_started_total, "unary", service, method)
+        seconds = m.child(m.grpc_server_handling_seconds, "unary", service, method)
+        handled = m.grpc_server_handled_total
+        faults, tracer, instance_md = self.faults, self.tracer, self.instance_md
+
+        async def _send_instance(context: grpc.aio.ServicerContext[Any, Any], rid: str) -> None:
+            # UsageError: the handler already sent its own initial metadata; keep those.
+            with contextlib.suppress(grpc.aio.UsageError):
+                await context.send_initial_metadata((instance_md, ("x-request-id", rid)))
+
+        async def unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            start = time.perf_counter()
+            incoming: str | None = None
+            carrier: dict[str, str] = {}
+            for key, value in context.invocation_metadata() or ():
+                if key == "x-request-id":
+                    incoming = str(value)
+                elif key == "traceparent" or key == "tracestate":
+                    carrier[key] = str(value)
+            rid = request_id_from(incoming)
+            token = request_id_var.set(rid)
+            started.inc()
+            code = "OK"
+            try:
+                with tracer.start_as_current_span(
+                    full_method[1:],
+                    context=extract(carrier) if carrier else None,
+                    kind=_SERVER,
+                    record_exception=False,
+                    set_status_on_exception=False,
+                ) as span:
+                    try:
+                        fault = await faults.before_call()
+                        if fault is not None:
+                            raise fault
+                        response = await behaviour(request, context)
+                        await _send_instance(context, rid)
+                        status = context.code()
+                        if status is not None and status is not grpc.StatusCode.OK:
+                            code = status.name if isinstance(status, grpc.StatusCode) else "UNKNOWN"
+                        return response
+                    except InjectedFault as exc:
+                        code = exc.grpc_code.name
+                        if span.is_recording():
+                            span.set_attribute("fault", exc.kind.value)
+                            span.set_status(trace.StatusCode.ERROR, exc.message)
+                        await _send_instance(context, rid)
+                        context.set_trailing_metadata(((FAULT_METADATA, exc.kind.value),))
+                        await context.abort(exc.grpc_code, exc.message)
+                    except grpc.aio.AbortError:
+                        status = context.code()
+                        code = status.name if isinstance(status, grpc.StatusCode) else "UNKNOWN"
+                        raise
+                    except asyncio.CancelledError:
+                        code = "CANCELLED"
+                        raise
+                    except Exception as exc:
+                        code = "UNKNOWN"
+                        if span.is_recording():
+                            span.record_exception(exc)
+                            span.set_status(trace.StatusCode.ERROR, type(exc).__name__)
+                        log.exception("unhandled error in %s", full_method)
+                        raise
+            finally:
+                elapsed = time.perf_counter() - start
+                m.child(handled, "unary", service, method, code).inc()
+                seconds.observe(elapsed)
+                request_id_var.reset(token)
+
+        return unary
+
+
+def server_interceptors(rt: Runtime) -> list[grpc.aio.ServerInterceptor[Any, Any]]:
+    """The interceptors every gRPC mock service installs."""
+    return [TelemetryServerInterceptor(rt)]
+
+
+Register = Callable[[grpc.aio.Server], Iterable[str] | None]
+
+
+@dataclass(slots=True)
+class RunningServer:
+    """A started server: what tests and `serve()` need to reach and stop it."""
+
+    server: grpc.aio.Server
+    port: int
+    health: health_aio.HealthServicer
+    service_names: tuple[str, ...]
+    metrics_port: int | None = None
+    _metrics_httpd: Any = field(default=None, repr=False)
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Health NOT_SERVING, drain in-flight calls for up to `grace` seconds, stop."""
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
+        if self._metrics_httpd is not None:
+            self._metrics_httpd.shutdown()
+            self._metrics_httpd.server_close()
+
+
+async def start_server(
+    rt: Runtime, register: Register, *, port: int | None = None, metrics: bool = True
+) -> RunningServer:
+    """Build and start the server; `port=0` picks a free port (tests)."""
+    s = rt.settings
+    server = grpc.aio.server(interceptors=server_interceptors(rt), options=SERVER_OPTIONS)
+    names = tuple(register(server) or ())
+    faults_pb2_grpc.add_FaultServiceServicer_to_server(FaultServicer(rt), server)
+    health = health_aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    all_names = (*names, FAULT_SERVICE_NAME)
+    reflection.enable_server_reflection(
+        (*all_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+         reflection.SERVICE_NAME),
+        server,
+    )  # fmt: skip
+    bound = server.add_insecure_port(f"{s.host}:{s.port if port is None else port}")
+    await server.start()
+    for name in ("", *all_names):
+        await health.set(name, health_pb2.HealthCheckResponse.SERVING)
+    running = RunningServer(server, bound, health, all_names)
+    if metrics and s.metrics_port is not None:
+        httpd, _ = start_http_server(s.metrics_port, addr=s.host, registry=rt.metrics.registry)
+        running.metrics_port = httpd.server_address[1]
+        running._metrics_httpd = httpd
+    rt.logger.info(
+        "gRPC server listening on %s:%d (metrics on %s)",
+        s.host,
+        bound,
+        running.metrics_port,
+        extra={"port": bound, "services": list(all_names)},
+    )
+    return running
+
+
+async def serve(
+    rt: Runtime,
+    register: Register,
+    *,
+    port: int | None = None,
+    extra_shutdown: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Run the service's gRPC server until SIGTERM/SIGINT, then drain and return (exit 0).
+
+    `register(server)` adds the service's servicers and returns their full service names
+    (for health and reflection), e.g. `backend_pb2.DESCRIPTOR.services_by_name[...].full_name`.
+    """
+    running = await start_server(rt, register, port=port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+        rt.logger.info("shutting down: draining in-flight calls")
+        await running.stop(grace=5.0)
+        if extra_shutdown is not None:
+            await extra_shutdown()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        rt.faults.close()
+        rt.logger.info("stopped")
+        flush_logs()
