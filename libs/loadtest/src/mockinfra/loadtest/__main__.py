@@ -1,0 +1,7 @@
+"""`python -m mockinfra.loadtest`."""
+
+import sys
+
+from mockinfra.loadtest.cli import main
+
+sys.exit(main())

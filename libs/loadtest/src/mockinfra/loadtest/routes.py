@@ -1,0 +1,49 @@
+"""The seed's routes as the load test names them, and which service a response came from.
+
+Request names are route templates (`/api/backend/data/{id}`), never raw paths, so statistics
+group by endpoint with low cardinality, exactly like the services' own `route` metric label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from mockinfra.common import topology
+
+SYNTHETIC_HEADER: Final = "X-Synthetic"
+SYNTHETIC_VALUE: Final = "locust"
+BACKEND_HEADER: Final = "X-Backend-Instance"
+FAULT_HEADER: Final = "X-Fault-Injected"
+
+GATEWAY_PREFIX: Final = "/api/backend/"
+FRONTEND: Final = topology.component("frontend").name
+# A gateway answer that names no backend: nginx's rate limit or the frontend's own error.
+GATEWAY: Final = "gateway"
+
+HOME: Final = "/"
+FRONT_DATA: Final = "/api/data"
+FRONT_USERS: Final = "/api/users"
+FRONT_ERROR: Final = "/error/{code}"
+STATUS: Final = "/api/backend/status"
+DATA: Final = "/api/backend/data"
+DATA_NOCACHE: Final = "/api/backend/data?nocache=true"  # same template, cache bypassed
+DATA_ITEM: Final = "/api/backend/data/{id}"
+USERS: Final = "/api/backend/users"
+QUEUE: Final = "/api/backend/queue"
+HEALTH: Final = "/health"
+
+# Routes whose errors are the point of the request: excluded from the fidelity check.
+ERROR_ROUTES: Final = frozenset({FRONT_ERROR})
+
+
+def service_for(route: str, headers: Mapping[str, str]) -> str:
+    """The instance that answered: the backend named by the gateway, else the frontend."""
+    if instance := headers.get(BACKEND_HEADER):
+        return instance
+    return GATEWAY if route.startswith(GATEWAY_PREFIX) else FRONTEND
+
+
+def counts_for_fidelity(route: str) -> bool:
+    """Whether a request measures a service's configured error rate and latency."""
+    return route not in ERROR_ROUTES and route != HEALTH
