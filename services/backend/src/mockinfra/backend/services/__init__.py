@@ -1,0 +1,1 @@
+"""One servicer module per gRPC service of `mockinfra.v1`."""

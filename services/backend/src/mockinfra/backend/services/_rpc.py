@@ -1,0 +1,82 @@
+"""What every backend RPC does around its business logic.
+
+`@rpc` sends `x-backend-instance` as initial metadata (so the caller knows who answered, even on
+errors) and turns the few domain exceptions into status codes: bad input INVALID_ARGUMENT,
+unknown ids NOT_FOUND, an unreachable dependency UNAVAILABLE; an injected dependency failure is
+also UNAVAILABLE, marked with `x-fault-injected` trailing metadata.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+import grpc
+
+from mockinfra.backend.cache import CacheUnavailable
+from mockinfra.backend.db import DatabaseUnavailable
+from mockinfra.common.faults import InjectedFault
+from mockinfra.common.logging import request_id_var
+
+if TYPE_CHECKING:
+    from mockinfra.backend.app import Backend
+
+log = logging.getLogger("mockinfra.backend.rpc")
+
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
+Ctx = grpc.aio.ServicerContext[Any, Any]
+
+
+class InvalidArgument(Exception):
+    """The request is malformed; the message says which field and why."""
+
+
+class NotFound(Exception):
+    """The requested row does not exist."""
+
+
+class HasBackend(Protocol):
+    backend: Backend
+
+
+S = TypeVar("S", bound=HasBackend)
+Handler = Callable[[S, Req, Ctx], Awaitable[Resp]]
+
+
+def rpc(method: Handler[S, Req, Resp]) -> Handler[S, Req, Resp]:
+    """Wrap a unary handler with the instance metadata and the error mapping."""
+
+    @functools.wraps(method)
+    async def wrapper(self: S, request: Req, context: Ctx) -> Resp:
+        # Sent here, before any abort, so errors say who answered too; the interceptor's own
+        # `x-instance` and `x-request-id` go along, as it cannot add them once these are sent.
+        await context.send_initial_metadata(
+            (*self.backend.metadata, ("x-request-id", request_id_var.get() or ""))
+        )
+        try:
+            return await method(self, request, context)
+        except InvalidArgument as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        except NotFound as exc:
+            await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+        except InjectedFault as exc:
+            context.set_trailing_metadata((("x-fault-injected", str(exc.kind)),))
+            await context.abort(exc.grpc_code, exc.message)
+        except DatabaseUnavailable as exc:
+            log.warning("database unavailable: %s", exc)
+            await context.abort(grpc.StatusCode.UNAVAILABLE, f"database unavailable: {exc}")
+        except CacheUnavailable as exc:
+            log.warning("cache unavailable: %s", exc)
+            await context.abort(grpc.StatusCode.UNAVAILABLE, f"cache unavailable: {exc}")
+        raise AssertionError("unreachable: context.abort raises")
+
+    return wrapper
+
+
+def require(condition: bool, message: str) -> None:
+    """Raise InvalidArgument with `message` unless `condition` holds."""
+    if not condition:
+        raise InvalidArgument(message)
