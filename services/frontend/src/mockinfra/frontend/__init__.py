@@ -1,1 +1,1 @@
-"""placeholder"""
+"""The mock frontend: FastAPI pages, the seed's JSON API and the gRPC gateway to the backends."""

@@ -1,0 +1,123 @@
+"""Protobuf messages to JSON-ready dicts, written by hand for the hot path.
+
+`json_format.MessageToDict` walks descriptors on every call (about 20 us for a small Struct); these
+converters read the fields directly. Field names follow the seed's JSON contract.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.protobuf import struct_pb2, timestamp_pb2
+
+from mockinfra.v1 import backend_pb2, faults_pb2
+
+_MAX_EXACT_INT = 2**53  # integral floats below this print as JSON integers
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, float):
+        return int(value) if value.is_integer() and abs(value) < _MAX_EXACT_INT else value
+    if isinstance(value, struct_pb2.Struct):
+        return struct(value)
+    if isinstance(value, struct_pb2.ListValue):
+        return [_value(v) for v in value]
+    return value
+
+
+def struct(value: struct_pb2.Struct) -> dict[str, Any]:
+    """A `Struct` as a plain dict (numbers that are whole print as integers)."""
+    return {key: _value(v) for key, v in value.items()}
+
+
+def timestamp(value: timestamp_pb2.Timestamp) -> str:
+    return value.ToJsonString()
+
+
+def data_item(item: backend_pb2.DataItem) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "name": item.name,
+        "value": item.value,
+        "status": item.status,
+        "metadata": struct(item.metadata) if item.HasField("metadata") else {},
+        "created_at": item.created_at.ToJsonString() if item.HasField("created_at") else None,
+        "updated_at": item.updated_at.ToJsonString() if item.HasField("updated_at") else None,
+    }
+
+
+def data_list(reply: backend_pb2.ListDataResponse) -> dict[str, Any]:
+    return {
+        "data": [data_item(item) for item in reply.items],
+        "total": reply.total,
+        "limit": reply.limit,
+        "offset": reply.offset,
+        "source": reply.source,
+    }
+
+
+def user(item: backend_pb2.User, *, with_email: bool = True) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": item.id, "username": item.username}
+    if with_email:
+        out["email"] = item.email
+    out["created_at"] = item.created_at.ToJsonString() if item.HasField("created_at") else None
+    out["last_login"] = item.last_login.ToJsonString() if item.HasField("last_login") else None
+    return out
+
+
+def user_list(reply: backend_pb2.ListUsersResponse, *, with_email: bool = True) -> dict[str, Any]:
+    return {
+        "users": [user(u, with_email=with_email) for u in reply.users],
+        "total": reply.total,
+        "page": reply.page,
+        "limit": reply.limit,
+    }
+
+
+def status(reply: backend_pb2.StatusResponse) -> dict[str, Any]:
+    db, cache, metrics = reply.database, reply.cache, reply.metrics
+    return {
+        "status": reply.status,
+        "instance": reply.instance,
+        "version": reply.version,
+        "uptime": reply.uptime_seconds,
+        "connections": {
+            "database": {
+                "status": db.status,
+                "latency": db.latency_ms,
+                "pool_size": db.pool_size,
+                "active_connections": db.active_connections,
+            },
+            "cache": {
+                "status": cache.status,
+                "latency": cache.latency_ms,
+                "memory_usage": cache.memory_usage,
+            },
+        },
+        "metrics": {
+            "requests_per_minute": metrics.requests_per_minute,
+            "error_rate": metrics.error_rate,
+            "average_response_time": metrics.average_response_time_ms,
+        },
+    }
+
+
+def enqueued(reply: backend_pb2.EnqueueResponse) -> dict[str, Any]:
+    return {"id": reply.id, "queue": reply.queue, "queue_size": reply.queue_size}
+
+
+def queue_stats(reply: backend_pb2.QueueStats) -> dict[str, Any]:
+    return {
+        "sizes": dict(reply.sizes),
+        "processed": reply.processed,
+        "retried": reply.retried,
+        "dead_lettered": reply.dead_lettered,
+    }
+
+
+def deleted(reply: backend_pb2.DeleteDataResponse) -> dict[str, Any]:
+    return {"id": reply.id, "deleted": reply.deleted}
+
+
+def triggered(reply: faults_pb2.TriggerFaultResponse) -> dict[str, Any]:
+    return {"message": reply.message, "instance": reply.instance}
