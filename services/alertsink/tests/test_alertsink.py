@@ -203,8 +203,8 @@ async def downstream(request: pytest.FixtureRequest) -> AsyncIterator[Downstream
     ds = Downstream(failures=request.param)
     task = asyncio.create_task(ds.server.serve())
     async with asyncio.timeout(10):
-        while not ds.server.started:  # uvicorn offers a flag, not an event
-            await asyncio.sleep(0.01)  # noqa: ASYNC110
+        while not ds.server.started:  # noqa: ASYNC110 (uvicorn offers a flag, not an event)
+            await asyncio.sleep(0.01)
     yield ds
     ds.server.should_exit = True
     await asyncio.wait_for(task, 10)
