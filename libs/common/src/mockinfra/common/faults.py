@@ -357,9 +357,14 @@ class FaultInjector:
         if not (0.0 < ttl_seconds <= MAX_TTL_SECONDS) or math.isnan(ttl_seconds):
             raise ValueError(f"ttl_seconds must be within (0, {MAX_TTL_SECONDS:.0f}]")
         clean = validate_params(kind, params or {})
-        if kind is FaultKind.LATENCY:
-            self._fitted[kind] = LatencyProfile.fit(float(clean["mean_ms"]), float(clean["p95_ms"]))
+        fitted = (
+            LatencyProfile.fit(float(clean["mean_ms"]), float(clean["p95_ms"]))
+            if kind is FaultKind.LATENCY
+            else None
+        )
         self._drop(kind)
+        if fitted is not None:
+            self._fitted[kind] = fitted
         now = time.time()
         fault = Fault(kind, clean, ttl_seconds, now, now + ttl_seconds)
         self._faults[kind] = fault

@@ -17,8 +17,8 @@ from mockinfra.common.tracing import inject
 
 _CLIENT = trace.SpanKind.CLIENT
 
-# Retry UNAVAILABLE (a backend restarting, a connection reset) a couple of times; our read and
-# fault-control calls are idempotent and writes carry client ids upstream, so this is safe.
+# Retry UNAVAILABLE (a backend restarting, a connection reset) a couple of times; only for
+# idempotent calls (reads, fault control).
 RETRY_SERVICE_CONFIG: Final = json.dumps(
     {
         "methodConfig": [
@@ -40,6 +40,9 @@ CHANNEL_OPTIONS: Final = (
     ("grpc.keepalive_timeout_ms", 10_000),
     ("grpc.keepalive_permit_without_calls", 1),
     ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+    ("grpc.enable_retries", 0),
+)
+RETRY_OPTIONS: Final = (
     ("grpc.enable_retries", 1),
     ("grpc.service_config", RETRY_SERVICE_CONFIG),
 )
@@ -119,10 +122,20 @@ def client_interceptors(rt: Runtime) -> list[grpc.aio.ClientInterceptor]:
 
 
 def insecure_channel(
-    rt: Runtime, target: str, *, options: Sequence[tuple[str, Any]] = ()
+    rt: Runtime,
+    target: str,
+    *,
+    retries: bool = False,
+    options: Sequence[tuple[str, Any]] = (),
 ) -> grpc.aio.Channel:
-    """A grpc.aio channel with the telemetry interceptors, keepalive and UNAVAILABLE retries."""
-    merged = dict(CHANNEL_OPTIONS)
+    """A grpc.aio channel with the telemetry interceptors and keepalive.
+
+    `retries=True` retries UNAVAILABLE twice (for idempotent calls). Off by default: an
+    injected UNAVAILABLE would otherwise be hidden from the caller and its error rate.
+    """
+    merged: dict[str, Any] = dict(CHANNEL_OPTIONS)
+    if retries:
+        merged.update(RETRY_OPTIONS)
     merged.update(dict(options))
     return grpc.aio.insecure_channel(
         target,

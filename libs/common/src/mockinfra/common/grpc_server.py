@@ -90,6 +90,8 @@ class TelemetryServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[ty
 
     def _wrap(self, full_method: str, behaviour: Any) -> Callable[..., Awaitable[Any]]:
         service, method = split_method(full_method)
+        # Fault control must keep working while faults are injected: it is never faulted.
+        inject = service != FAULT_SERVICE_NAME
         m = self.metrics
         started = m.child(m.grpc_server_started_total, "unary", service, method)
         seconds = m.child(m.grpc_server_handling_seconds, "unary", service, method)
@@ -123,7 +125,7 @@ class TelemetryServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[ty
                     set_status_on_exception=False,
                 ) as span:
                     try:
-                        fault = await faults.before_call()
+                        fault = await faults.before_call() if inject else None
                         if fault is not None:
                             raise fault
                         response = await behaviour(request, context)
