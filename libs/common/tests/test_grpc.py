@@ -54,7 +54,8 @@ async def server() -> AsyncIterator[tuple[Runtime, RunningServer]]:
 
 
 def _trailer(error: grpc.aio.AioRpcError) -> str:
-    return {str(k): str(v) for k, v in error.trailing_metadata() or ()}["x-fault-injected"]
+    metadata: Any = error.trailing_metadata() or ()
+    return {str(k): str(v) for k, v in metadata}["x-fault-injected"]
 
 
 def _sample(rt: Runtime, line_start: str) -> float:
