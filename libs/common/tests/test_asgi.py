@@ -94,7 +94,7 @@ async def test_route_template_request_id_and_access_log(
 async def test_injected_error_json_body_and_admin(
     client: tuple[Runtime, httpx.AsyncClient],
 ) -> None:
-    rt, c = client
+    _, c = client
     assert (await c.get("/admin/faults")).status_code == 401
     bad = await c.get("/admin/faults", headers={"authorization": "Bearer nope"})
     assert bad.status_code == 401 and set(bad.json()["error"]) == {
