@@ -10,6 +10,7 @@ from pathlib import Path
 
 from mockinfra.common import topology
 from mockinfra.common.profiles import ProfileName
+from mockinfra.loadtest import profile
 from mockinfra.loadtest.shapes import Shape, ShapeName
 
 
@@ -48,15 +49,16 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    configured = profile.detect(args.profile)
     # Imported here: the runner imports Locust, which patches the interpreter with gevent.
-    from mockinfra.loadtest import profile, runner, summary
+    from mockinfra.loadtest import runner, summary
 
     out = args.out or Path("reports") / time.strftime("loadtest-%Y%m%d-%H%M%S")
     opts = runner.RunOptions(
         host=args.host.rstrip("/"),
         shape=Shape(ShapeName(args.shape), args.users, args.spawn_rate, args.duration),
         out=out,
-        profile=profile.detect(args.profile),
+        profile=configured,
         web=args.web,
         json_path=args.json,
         check_fidelity=args.check_fidelity,

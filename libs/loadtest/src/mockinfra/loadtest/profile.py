@@ -1,19 +1,24 @@
 """The fault profile the running stack was started with, to compare observations against.
 
-`python -m mockinfra.stack up --profile NAME` records the name in the state folder; the load
-test reads it from there (MOCKINFRA_STATE_DIR or `.state`). An explicit `--profile` overrides it,
-and without either the seed's default is assumed and reported as assumed.
+`python -m mockinfra.stack up --profile NAME` gives it to every service as `MOCKINFRA_PROFILE`;
+the load test reads it from the running services of the stack in MOCKINFRA_STATE_DIR (or
+`.state`). An explicit `--profile` overrides it; without either the default of `up` is assumed
+and reported as assumed.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, Final
+
+import psutil
 
 from mockinfra.common import topology
 from mockinfra.common.profiles import InstanceProfile, ProfileName, profile_for
+from mockinfra.stack.state import State
+from mockinfra.stack.supervisor import Supervisor
+
+PROFILE_ENV: Final = "MOCKINFRA_PROFILE"
 
 APP_INSTANCES = tuple(
     c.name for c in topology.COMPONENTS if c.role is topology.Role.APP and c.error_rate > 0
@@ -25,7 +30,7 @@ class ConfiguredProfile:
     """A named profile, where its name came from, and what it sets per instance."""
 
     name: ProfileName
-    source: str  # "state:<path>", "argument" or "assumed"
+    source: str  # where the name came from, printed next to it
 
     def instance(self, instance: str) -> InstanceProfile:
         return profile_for(self.name, instance)
@@ -38,33 +43,37 @@ class ConfiguredProfile:
         }
 
 
-def _state_root() -> Path:
-    # Imported lazily: the stack package is only needed when the state folder is consulted.
-    from mockinfra.stack.state import State
+def running_profile(state: State | None = None) -> tuple[ProfileName, int] | None:
+    """The profile the running services were started with, read from their environment.
 
-    return State.from_env().root
-
-
-def read_recorded(root: Path) -> tuple[ProfileName, Path] | None:
-    """The profile recorded by `up` in a state folder, if any."""
-    for path in (root / "profile", root / "run" / "profile", root / "config" / "profile"):
-        if path.is_file():
-            text = path.read_text().strip()
-            if text.startswith("{"):
-                text = str(json.loads(text).get("profile", ""))
-            try:
-                return ProfileName(text), path
-            except ValueError:
-                continue
+    `up --profile NAME` hands every service `MOCKINFRA_PROFILE`; supervisord (its pid file is in
+    the state folder) is their parent. Reading a live process is the truth even when someone
+    restarted one service by hand with another profile.
+    """
+    pid = Supervisor(state or State.from_env()).pid()
+    if pid is None:
+        return None
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return None
+    for child in children:
+        try:
+            value = child.environ().get(PROFILE_ENV)
+        except psutil.Error:
+            continue
+        if value:
+            return ProfileName(value), child.pid
     return None
 
 
-def detect(explicit: str | None = None, *, state_root: Path | None = None) -> ConfiguredProfile:
+def detect(explicit: str | None = None, *, state: State | None = None) -> ConfiguredProfile:
     """The profile to report: explicit, else the stack's record, else the seed's (assumed)."""
     if explicit:
         return ConfiguredProfile(ProfileName(explicit), "argument")
-    recorded = read_recorded(state_root if state_root is not None else _state_root())
-    if recorded is not None:
-        name, path = recorded
-        return ConfiguredProfile(name, f"state:{path}")
-    return ConfiguredProfile(ProfileName.SEED, "assumed")
+    found = running_profile(state)
+    if found is not None:
+        name, pid = found
+        return ConfiguredProfile(name, f"{PROFILE_ENV} of pid {pid}")
+    # `up` defaults to the seed's profile.
+    return ConfiguredProfile(ProfileName.SEED, "assumed: the stack is not running")

@@ -1,0 +1,1 @@
+"""`python -m mockinfra.loadtest.bench`: the cached read path's throughput against a bare chain."""

@@ -1,0 +1,165 @@
+"""The bare chain's two programs: a minimal grpc.aio data server and a minimal FastAPI gateway.
+
+They do what the real cached read path must do and nothing else: HTTP parsing, one unary gRPC
+call through nginx, protobuf to JSON. No metrics, logs, tracing, fault injection or cache
+lookup; the response is built once. Same server settings as the frontend (uvicorn with uvloop
+and httptools, orjson), so the ratio to the real stack measures what the stack adds.
+
+`python -m mockinfra.loadtest.bench.bare grpc --port P --instance backend-1`
+`python -m mockinfra.loadtest.bench.bare http --port P --target 127.0.0.1:G`
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Sequence
+from typing import Any, Final, cast
+
+import grpc
+import orjson
+import uvicorn
+from fastapi import FastAPI, Query, Response
+from google.protobuf import struct_pb2, timestamp_pb2
+
+from mockinfra.common import topology
+from mockinfra.v1 import backend_pb2, backend_pb2_grpc
+
+ITEMS: Final = 100  # the journeys' and the bench's `limit=100`
+INSTANCE_KEY: Final = "x-backend-instance"
+
+
+def _reply() -> backend_pb2.ListDataResponse:
+    """A listing shaped like the seed's sample rows, built once."""
+    stamp = timestamp_pb2.Timestamp(seconds=1_700_000_000)
+    items = []
+    for i in range(1, ITEMS + 1):
+        meta = struct_pb2.Struct()
+        meta.update({"category": f"cat-{i % 7}", "priority": i % 3, "tags": ["a", "b"]})
+        items.append(
+            backend_pb2.DataItem(
+                id=i,
+                name=f"item-{i}",
+                value=i * 1.25,
+                status="active",
+                metadata=meta,
+                created_at=stamp,
+                updated_at=stamp,
+            )
+        )
+    return backend_pb2.ListDataResponse(
+        items=items, total=ITEMS, limit=ITEMS, offset=0, source="cache"
+    )
+
+
+class _Data(backend_pb2_grpc.DataServiceServicer):
+    def __init__(self, instance: str) -> None:
+        self.reply = _reply()
+        self.metadata = ((INSTANCE_KEY, instance),)
+
+    async def ListData(
+        self, request: backend_pb2.ListDataRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> backend_pb2.ListDataResponse:
+        await context.send_initial_metadata(self.metadata)
+        return self.reply
+
+
+async def serve_grpc(port: int, instance: str) -> None:
+    server = grpc.aio.server()
+    # Only ListData is served; the stub types mark the other methods abstract.
+    servicer = _Data(instance)  # type: ignore[abstract]
+    backend_pb2_grpc.add_DataServiceServicer_to_server(servicer, server)
+    server.add_insecure_port(f"{topology.HOST}:{port}")
+    await server.start()
+    await server.wait_for_termination()
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    if isinstance(value, struct_pb2.Struct):
+        return {k: _value(v) for k, v in value.items()}
+    if isinstance(value, struct_pb2.ListValue):
+        return [_value(v) for v in value]
+    return value
+
+
+def _item(item: backend_pb2.DataItem) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "name": item.name,
+        "value": item.value,
+        "status": item.status,
+        "metadata": _value(item.metadata),
+        "created_at": item.created_at.ToJsonString(),
+        "updated_at": item.updated_at.ToJsonString(),
+    }
+
+
+def gateway(target: str) -> FastAPI:
+    """`GET /api/backend/data` over one gRPC channel to `target` (nginx's gRPC upstream)."""
+    app = FastAPI()
+    state: dict[str, backend_pb2_grpc.DataServiceStub] = {}
+
+    @app.get("/api/backend/data")
+    async def list_data(
+        limit: int = Query(100, ge=1, le=1000),
+        offset: int = Query(0, ge=0),
+        nocache: bool = False,
+    ) -> Response:
+        if "stub" not in state:  # the channel must be made inside the server's event loop
+            state["stub"] = backend_pb2_grpc.DataServiceStub(grpc.aio.insecure_channel(target))
+        request = backend_pb2.ListDataRequest(limit=limit, offset=offset, nocache=nocache)
+        # The generated stub is typed for the blocking API; under grpc.aio it returns a call.
+        call = cast(
+            "grpc.aio.UnaryUnaryCall[Any, backend_pb2.ListDataResponse]",
+            state["stub"].ListData(request, timeout=5),
+        )
+        reply = await call
+        instance = ""
+        for key, value in await call.initial_metadata() or ():
+            if key == INSTANCE_KEY:
+                instance = value.decode() if isinstance(value, bytes) else value
+        body = {
+            "data": [_item(i) for i in reply.items],
+            "total": reply.total,
+            "limit": reply.limit,
+            "offset": reply.offset,
+            "source": reply.source,
+        }
+        return Response(
+            orjson.dumps(body),
+            media_type="application/json",
+            headers={"X-Backend-Instance": instance},
+        )
+
+    return app
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m mockinfra.loadtest.bench.bare")
+    sub = p.add_subparsers(dest="program", required=True)
+    g = sub.add_parser("grpc")
+    g.add_argument("--port", type=int, required=True)
+    g.add_argument("--instance", default="bare-1")
+    h = sub.add_parser("http")
+    h.add_argument("--port", type=int, required=True)
+    h.add_argument("--target", required=True)
+    args = p.parse_args(argv)
+    if args.program == "grpc":
+        asyncio.run(serve_grpc(args.port, args.instance))
+    else:
+        uvicorn.run(
+            gateway(args.target),
+            host=topology.HOST,
+            port=args.port,
+            loop="uvloop",
+            http="httptools",
+            access_log=False,
+            log_level="warning",
+            server_header=False,
+        )
+
+
+if __name__ == "__main__":
+    main()

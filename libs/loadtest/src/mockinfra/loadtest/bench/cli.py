@@ -1,0 +1,152 @@
+"""`python -m mockinfra.loadtest.bench`: how fast the cached read path is, against its ceiling.
+
+In one run: (1) the load generator's own ceiling against nginx's static `/health`; (2) the
+stack's cached `GET /api/backend/data` through nginx with every instrument on and injected faults
+off, and the stack's resident memory meanwhile; (3) the same request through a bare chain of the
+same shape started here. Prints the numbers and the ratio (2)/(3); `--json` writes them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Final
+
+import httpx
+
+from mockinfra.common import topology
+from mockinfra.common.profiles import ProfileName
+from mockinfra.loadtest import profile
+from mockinfra.loadtest.bench import chain, faultoff, loadgen, memory
+
+READ_PATH: Final = "/api/backend/data?limit=100&offset=0"
+TARGET_RPS: Final = 1000.0  # the seed's frontend baseline (issue 5)
+TARGET_RATIO: Final = 0.85
+TARGET_RSS_MIB: Final = 1024.0
+WARMUP: Final = 20  # requests that fill the read-through cache and open upstream connections
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m mockinfra.loadtest.bench", description=__doc__)
+    p.add_argument("--duration", type=float, default=20.0, help="seconds per measurement")
+    p.add_argument("--connections", type=int, default=64, help="concurrent connections")
+    p.add_argument("--threads", type=int, default=1, help="wrk threads (a core each)")
+    p.add_argument("--json", type=Path, help="write every number here")
+    p.add_argument("--host", default=topology.url("nginx"), help="the stack's nginx")
+    return p
+
+
+def _warm(url: str) -> None:
+    """Fill the cache and the connection pools; fail early when the stack does not answer."""
+    with httpx.Client(timeout=10.0, headers=dict([loadgen.SYNTHETIC])) as client:
+        for _ in range(WARMUP):
+            client.get(url).raise_for_status()
+
+
+def _machine() -> dict[str, Any]:
+    return {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "cpus": os.cpu_count(),
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    host = args.host.rstrip("/")
+    opts = {"seconds": args.duration, "connections": args.connections, "threads": args.threads}
+    configured = profile.detect()
+    pids = memory.stack_pids()
+    if not pids:
+        raise SystemExit(
+            "the stack is not running: `python -m mockinfra.stack up --profile off` first"
+        )
+    overridden = configured.name is not ProfileName.OFF
+    # 3 measurements, warm-ups and the bare chain's start: the override outlives them all.
+    if overridden:
+        faultoff.disable(ttl_seconds=3 * args.duration + 120)
+    try:
+        _warm(host + READ_PATH)
+        idle = sum(memory.snapshot(pids).values())
+        ceiling = loadgen.measure(host + "/health", **opts)
+        with memory.Sampler(pids) as rss:
+            stack = loadgen.measure(host + READ_PATH, **opts)
+    finally:
+        if overridden:
+            faultoff.restore()
+    with chain.bare_chain() as bare_chain:
+        _warm(bare_chain.url + READ_PATH)
+        bare = loadgen.measure(bare_chain.url + READ_PATH, **opts)
+    ratio = stack.rps / bare.rps if bare.rps else 0.0
+    peak_mib = rss.peak_total / memory.MIB
+    return {
+        "machine": _machine(),
+        "tool": loadgen.tool(),
+        "duration_s": args.duration,
+        "connections": args.connections,
+        "profile": configured.as_dict(),
+        "faults": "overridden to zero at run time" if overridden else "profile off",
+        "loadgen_ceiling": ceiling.as_dict(),
+        "stack": stack.as_dict(),
+        "bare": bare.as_dict(),
+        "ratio": round(ratio, 3),
+        "memory": {"idle_total_mib": round(idle / memory.MIB, 1), **rss.as_dict()},
+        "targets": {
+            "rps": TARGET_RPS,
+            "rps_met": stack.rps >= TARGET_RPS,
+            "ratio": TARGET_RATIO,
+            "ratio_met": ratio >= TARGET_RATIO,
+            "rss_mib": TARGET_RSS_MIB,
+            "rss_met": peak_mib <= TARGET_RSS_MIB,
+            "loadgen_not_bottleneck": ceiling.rps >= 2 * max(stack.rps, bare.rps),
+        },
+    }
+
+
+def format_result(r: dict[str, Any]) -> str:
+    def line(label: str, m: dict[str, Any]) -> str:
+        return (
+            f"{label:<34}{m['rps']:>10.1f} req/s  p50 {m['p50_ms']:7.1f} ms  "
+            f"p99 {m['p99_ms']:7.1f} ms  errors {m['errors']}/{m['requests']}"
+        )
+
+    t, mem = r["targets"], r["memory"]
+    ok = {True: "met", False: "NOT met"}
+    return "\n".join(
+        [
+            f"bench on {r['machine']['cpus']} CPUs, {r['tool']}, {r['connections']} connections,"
+            f" {r['duration_s']:g} s each; faults: {r['faults']}",
+            line("load generator vs nginx /health", r["loadgen_ceiling"]),
+            line("stack: cached /api/backend/data", r["stack"]),
+            line("bare chain: same request", r["bare"]),
+            f"ratio stack/bare: {r['ratio']:.3f} (target >= {t['ratio']}: {ok[t['ratio_met']]})",
+            f"stack throughput target >= {t['rps']:.0f} req/s: {ok[t['rps_met']]}",
+            f"stack resident memory: idle {mem['idle_total_mib']:.0f} MiB, peak under load "
+            f"{mem['peak_total_mib']:.0f} MiB (target <= {t['rss_mib']:.0f}: {ok[t['rss_met']]})",
+            "load generator is not the bottleneck"
+            if t["loadgen_not_bottleneck"]
+            else "WARNING: the load generator's ceiling is within 2x of what it measured",
+        ]
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    result = run(args)
+    print(format_result(result))
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2))
+        print(f"json: {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

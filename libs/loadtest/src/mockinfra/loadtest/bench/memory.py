@@ -1,0 +1,71 @@
+"""Resident memory of the running stack while the bench loads it, sampled in a thread.
+
+Per component it reuses the stack runner's `rss_of` (a process and its children: nginx workers,
+PostgreSQL backends); the components are the programs supervisord runs for this state folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from mockinfra.stack.report import rss_of
+from mockinfra.stack.state import State
+from mockinfra.stack.supervisor import Supervisor
+
+MIB: Final = 1024 * 1024
+INTERVAL: Final = 0.5
+
+
+def stack_pids(state: State | None = None) -> dict[str, int]:
+    """Component name -> pid of every running program of the stack (empty when it is down)."""
+    sup = Supervisor(state or State.from_env())
+    if sup.pid() is None:
+        return {}
+
+    async def infos() -> dict[str, int]:
+        return {name: i.pid for name, i in (await sup.processes()).items() if i.pid > 0}
+
+    return asyncio.run(infos())
+
+
+def snapshot(pids: dict[str, int]) -> dict[str, int]:
+    return {name: rss_of(pid) for name, pid in pids.items()}
+
+
+@dataclass
+class Sampler:
+    """Samples the total every INTERVAL seconds until stopped; keeps the peak sample."""
+
+    pids: dict[str, int]
+    peak_total: int = 0
+    peak: dict[str, int] = field(default_factory=dict)
+    samples: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(INTERVAL):
+            snap = snapshot(self.pids)
+            self.samples += 1
+            if (total := sum(snap.values())) > self.peak_total:
+                self.peak_total, self.peak = total, snap
+
+    def __enter__(self) -> Sampler:
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "peak_total_mib": round(self.peak_total / MIB, 1),
+            "peak_by_component_mib": {k: round(v / MIB, 1) for k, v in sorted(self.peak.items())},
+            "samples": self.samples,
+        }
