@@ -42,9 +42,13 @@ def supervisor_command(argv: Sequence[str]) -> str:
 
 
 def supervisor_environment(env: Mapping[str, str]) -> str:
-    items = (
-        f'{k}="{_supervisor_escape(v).replace(chr(34), chr(92) + chr(34))}"' for k, v in env.items()
-    )
+    """KEY="value",... as supervisord parses it: quotes are kept, not escaped, then stripped."""
+    items = []
+    for key, value in env.items():
+        quote = '"' if '"' not in value else "'"
+        if quote in value or value[-1:] in {"'", '"'}:
+            raise ValueError(f"{key}: supervisord cannot carry this value: {value!r}")
+        items.append(f"{key}={quote}{_supervisor_escape(value)}{quote}")
     return ",".join(items)
 
 

@@ -84,6 +84,8 @@ class State:
         """
         for folder in (self.config, self.logs, self.data, self.run, self.alertsink):
             folder.mkdir(parents=True, exist_ok=True)
+        for name in ("valkey", "prometheus", "alertmanager"):  # postgres: made by initdb
+            self.data_dir(name).mkdir(exist_ok=True)
         self.tls.mkdir(mode=0o700, parents=True, exist_ok=True)
         if traverse_for_others:
             for folder in (self.data, self.run, self.logs, *self.root.parents, self.root):
