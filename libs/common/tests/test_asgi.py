@@ -94,7 +94,7 @@ async def test_route_template_request_id_and_access_log(
 async def test_injected_error_json_body_and_admin(
     client: tuple[Runtime, httpx.AsyncClient],
 ) -> None:
-    _, c = client
+    rt, c = client
     assert (await c.get("/admin/faults")).status_code == 401
     bad = await c.get("/admin/faults", headers={"authorization": "Bearer nope"})
     assert bad.status_code == 401 and set(bad.json()["error"]) == {
@@ -114,6 +114,11 @@ async def test_injected_error_json_body_and_admin(
     assert [f["kind"] for f in listing.json()["faults"]] == ["error_rate"]
     assert (await c.delete("/admin/faults", headers=AUTH)).json() == {"cleared": 1}
     assert (await c.get("/api/items/1")).status_code == 200
+    # Routes of an included router are labelled with their full template too.
+    admin = 'method="GET",route="/admin/faults",service="orders",status_code="200"'
+    assert f'http_requests_total{{instance="orders-1",{admin}}} 1.0' in (
+        rt.metrics.expose()[0].decode()
+    )
     for payload in (
         b"{",
         b'{"kind": "nope", "ttl_seconds": 5}',

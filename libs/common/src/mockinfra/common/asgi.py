@@ -18,6 +18,7 @@ from typing import Any, Final
 
 import orjson
 from fastapi import APIRouter, Request
+from fastapi.routing import iter_route_contexts
 from opentelemetry import trace
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.responses import Response
@@ -48,7 +49,7 @@ access_log = logging.getLogger("mockinfra.access")
 
 def _template(route: Any) -> str:
     path = str(getattr(route, "path_format", None) or getattr(route, "path", UNMATCHED))
-    if isinstance(route, Mount):
+    if isinstance(getattr(route, "original_route", route), Mount):
         return path + "/{path}"  # one label per mounted app, whatever is below it
     return path
 
@@ -91,7 +92,9 @@ class TelemetryMiddleware:
         template = UNMATCHED
         router = getattr(scope.get("app"), "router", None)
         partial: str | None = None
-        for route in getattr(router, "routes", ()):
+        # FastAPI keeps included routers nested (`_IncludedRouter`, no path of their own);
+        # `iter_route_contexts` flattens them into routes carrying their full templates.
+        for route in iter_route_contexts(getattr(router, "routes", ())):
             match, _ = route.matches(scope)
             if match is Match.FULL:
                 template = _template(route)
