@@ -23,6 +23,7 @@ from mockinfra.frontend.api.routes.pages import PAGES
 from mockinfra.frontend.client import BackendClient
 from mockinfra.frontend.config import Settings
 from mockinfra.frontend.faultpolicy import inject_faults
+from mockinfra.frontend.limits import BodyLimitMiddleware
 from mockinfra.frontend.responses import JSONResponse
 
 
@@ -59,7 +60,6 @@ def create_app(rt: Runtime | None = None) -> FastAPI:
         lifespan=lifespan,
         default_response_class=JSONResponse,
         generate_unique_id_function=operation_id,
-        max_body_size=settings.max_body_bytes,
     )
     app.state.runtime = rt
     for page in PAGES:  # series start at 0 so rate() sees them before the first view
@@ -73,5 +73,7 @@ def create_app(rt: Runtime | None = None) -> FastAPI:
     async def metrics() -> Response:
         return metrics_response(rt)
 
+    # Added last, runs first: telemetry sees every answer, the body limit's 413 included.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(TelemetryMiddleware, rt=rt, inject_faults=inject_faults)
     return app

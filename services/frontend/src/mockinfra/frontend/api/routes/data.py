@@ -27,7 +27,7 @@ router = APIRouter(
 Limit = Annotated[int, Query(ge=1, le=1000, description="items per page")]
 Offset = Annotated[int, Query(ge=0, le=INT32_MAX)]
 NoCache = Annotated[bool, Query(description="bypass the read-through cache")]
-ItemId = Annotated[int, Path(ge=1, le=INT64_MAX)]
+ItemId = Annotated[int, Path(alias="id", ge=1, le=INT64_MAX)]
 
 
 @router.get("", response_model=DataList)
@@ -44,13 +44,13 @@ async def create_data(backend: BackendDep, body: DataCreate) -> Response:
     return gateway_json(reply, convert.data_item(reply.message), status_code=201)
 
 
-@router.get("/{item_id}", response_model=DataItem)
+@router.get("/{id}", response_model=DataItem)
 async def get_data(backend: BackendDep, item_id: ItemId) -> Response:
     reply = await backend.get_data(item_id=item_id)
     return gateway_json(reply, convert.data_item(reply.message))
 
 
-@router.put("/{item_id}", response_model=DataItem)
+@router.put("/{id}", response_model=DataItem)
 async def update_data(backend: BackendDep, item_id: ItemId, body: DataUpdate) -> Response:
     reply = await backend.update_data(
         item_id=item_id,
@@ -62,7 +62,7 @@ async def update_data(backend: BackendDep, item_id: ItemId, body: DataUpdate) ->
     return gateway_json(reply, convert.data_item(reply.message))
 
 
-@router.delete("/{item_id}", response_model=DataDeleted)
+@router.delete("/{id}", response_model=DataDeleted)
 async def delete_data(backend: BackendDep, item_id: ItemId) -> Response:
     reply = await backend.delete_data(item_id=item_id)
     return gateway_json(reply, convert.deleted(reply.message))
