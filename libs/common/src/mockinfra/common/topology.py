@@ -75,7 +75,14 @@ COMPONENTS: Final[tuple[Component, ...]] = (
     ),
     Component("prometheus", "prometheus", Role.OBSERVABILITY, 9090),
     Component("alertmanager", "alertmanager", Role.OBSERVABILITY, 9093),
-    Component("loki", "loki", Role.OBSERVABILITY, 3100, optional=True),
+    Component(
+        "loki",
+        "loki",
+        Role.OBSERVABILITY,
+        3100,
+        optional=True,
+        extra_ports=MappingProxyType({"grpc": 9096}),  # Loki's internal gRPC (ring, querier)
+    ),
     Component("promtail", "promtail", Role.OBSERVABILITY, 9080, optional=True),
     Component("grafana", "grafana", Role.OBSERVABILITY, 3000, optional=True, scraped=False),
     Component("node-exporter", "node", Role.EXPORTER, 9100),
