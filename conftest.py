@@ -115,5 +115,5 @@ async def backend_server(
 
     yield factory
     for running in reversed(started):
-        await running.channel.close()
+        await running.channel.close(grace=None)
         await running.server.stop(grace=1.0)
