@@ -24,13 +24,6 @@ PRIORITY_WEIGHTS: Final = (1, 3, 6)
 MAX_OWNED: Final = 20  # ids a user remembers to update or delete later
 
 
-def failure_message(status: int, fault: str | None) -> str:
-    """How a failed request appears in Locust's failure table (grouped by this text)."""
-    if status == 0:
-        return "connection error"
-    return f"HTTP {status} injected {fault}" if fault else f"HTTP {status}"
-
-
 class Visitor(FastHttpUser):
     """One person (or script) using the site and its JSON API through nginx."""
 
@@ -48,7 +41,7 @@ class Visitor(FastHttpUser):
         ) as resp:
             status = resp.status_code or 0
             if status == 0 or status >= 400:
-                resp.failure(failure_message(status, resp.headers.get(routes.FAULT_HEADER)))
+                resp.failure(routes.failure_message(status, resp.headers.get(routes.FAULT_HEADER)))
                 return None
             resp.success()
             try:

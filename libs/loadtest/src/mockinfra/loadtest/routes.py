@@ -47,3 +47,10 @@ def service_for(route: str, headers: Mapping[str, str]) -> str:
 def counts_for_fidelity(route: str) -> bool:
     """Whether a request measures a service's configured error rate and latency."""
     return route not in ERROR_ROUTES and route != HEALTH
+
+
+def failure_message(status: int, fault: str | None) -> str:
+    """How a failed request appears in Locust's failure table (grouped by this text)."""
+    if status == 0:
+        return "connection error"
+    return f"HTTP {status} injected {fault}" if fault else f"HTTP {status}"
