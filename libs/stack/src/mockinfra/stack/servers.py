@@ -355,6 +355,7 @@ class PostgresInfo:
     port: int
     admin_dsn: str
     app_dsn: str
+    app_password: str  # for re-applying the schema, which sets it again
 
 
 class PostgresServer(_Process):
@@ -397,7 +398,7 @@ class PostgresServer(_Process):
             admin, app = bootstrap_database(
                 self.port, admin_password=self.admin_password, app_password=self.app_password
             )
-            self.info = PostgresInfo(self.port, admin, app)
+            self.info = PostgresInfo(self.port, admin, app, self.app_password)
         return self.info
 
     def stop(self) -> None:
