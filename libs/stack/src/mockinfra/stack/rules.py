@@ -172,14 +172,25 @@ def render_alertmanager(dest: Path, *, webhook_url: str, profile: RulesProfileNa
     )
 
 
+LogFormat = Literal["json", "postgres", "nginx", "valkey", "logfmt"]
+# Components whose lines are not JSON or logfmt, by the format Promtail parses their level from.
+_TEXT_FORMATS: Final[Mapping[str, LogFormat]] = MappingProxyType(
+    {"postgres": "postgres", "nginx": "nginx", "valkey": "valkey"}
+)
+
+
+def log_format(component: topology.Component) -> LogFormat:
+    """How a component's log lines carry their level: JSON for the services built on
+    mockinfra.common, the native text format for PostgreSQL, nginx and Valkey, logfmt for the
+    Go programs (Prometheus, Alertmanager, exporters, Loki, Promtail, Grafana)."""
+    if component.role is topology.Role.APP:
+        return "json"
+    return _TEXT_FORMATS.get(component.name, "logfmt")
+
+
 def logging_components() -> list[topology.Component]:
     """Components whose output the stack writes to `<state_dir>/logs/<name>.log`: all of them."""
     return list(topology.COMPONENTS)
-
-
-def json_logging_components() -> list[topology.Component]:
-    """Components built on mockinfra.common, whose log lines are JSON objects."""
-    return [c for c in topology.COMPONENTS if c.role is topology.Role.APP]
 
 
 def render_loki(dest: Path, *, state_dir: Path) -> Path:
@@ -188,7 +199,12 @@ def render_loki(dest: Path, *, state_dir: Path) -> Path:
     return _write(
         "loki/loki.yml.j2",
         dest,
-        {"state_dir": state_dir, "host": topology.HOST, "http_port": loki.port},
+        {
+            "state_dir": state_dir,
+            "host": topology.HOST,
+            "http_port": loki.port,
+            "grpc_port": loki.ports["grpc"],
+        },
     )
 
 
@@ -203,6 +219,6 @@ def render_promtail(dest: Path, *, state_dir: Path) -> Path:
             "http_port": topology.component("promtail").port,
             "loki_url": f"{topology.url('loki')}/loki/api/v1/push",
             "components": logging_components(),
-            "json_components": [c.name for c in json_logging_components()],
+            "formats": {c.name: log_format(c) for c in logging_components()},
         },
     )
