@@ -26,7 +26,7 @@ from mockinfra.stack.state import State
 @pytest.fixture
 def state(tmp_path: Path) -> State:
     st = State(tmp_path / "state")
-    st.ensure(traverse_for_others=False)
+    st.ensure()
     return st
 
 

@@ -75,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(lifecycle.up(_options(args)))
             case "render":
                 state = State.from_env()
-                state.ensure(traverse_for_others=False)
+                state.ensure()
                 render_all(state, _options(args))
                 print(f"rendered into {state.config}")
                 return 0

@@ -128,7 +128,13 @@ async def up(options: Options) -> int:
         )
     for skip in skipped:
         print(f"skipping {skip.name}: {skip.reason}")
-    state.ensure(traverse_for_others=servers.default_postgres_user() is not None)
+    state.ensure()
+    pg_user = servers.default_postgres_user()
+    if pg_user is not None and (blocked := state.blocked_for(pg_user)) is not None:
+        raise StackError(
+            f"PostgreSQL runs as {pg_user!r}, who cannot enter {blocked}: put the state folder "
+            f"(MOCKINFRA_STATE_DIR) under folders others may traverse (chmod o+x {blocked})"
+        )
     state.fault_token()
     _, _, created = await tls.ensure_certificate(state)
     if created:

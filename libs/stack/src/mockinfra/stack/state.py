@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+import grp
 import os
+import pwd
 import secrets
 import stat
 from dataclasses import dataclass
@@ -75,23 +77,33 @@ class State:
     def log_file(self, component: str) -> Path:
         return self.logs / f"{component}.log"
 
-    def ensure(self, *, traverse_for_others: bool) -> None:
-        """Create the folders; with `traverse_for_others`, let PostgreSQL's own user reach its data.
-
-        When root runs the stack PostgreSQL runs as `postgres`, which must be able to traverse
-        every ancestor of its data folder. Temporary folders (pytest's, mkdtemp's) are 0700, so
-        the execute (search) bit, and only it, is added on the ancestors this user owns.
-        """
+    def ensure(self) -> None:
+        """Create the folders (the TLS folder private to this user)."""
         for folder in (self.config, self.logs, self.data, self.run, self.alertsink):
             folder.mkdir(parents=True, exist_ok=True)
         for name in ("valkey", "prometheus", "alertmanager"):  # postgres: made by initdb
             self.data_dir(name).mkdir(exist_ok=True)
         self.tls.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if traverse_for_others:
-            for folder in (self.data, self.run, self.logs, *self.root.parents, self.root):
-                info = folder.stat()
-                if info.st_uid == os.getuid() and not info.st_mode & stat.S_IXOTH:
-                    folder.chmod(stat.S_IMODE(info.st_mode) | stat.S_IXOTH)
+
+    def blocked_for(self, user: str) -> Path | None:
+        """The first ancestor of the data folder that `user` cannot traverse, if any.
+
+        When root runs the stack, PostgreSQL runs as `postgres` and must traverse every folder
+        above its data folder; temporary folders (pytest's, mkdtemp's) are often 0700.
+        """
+        entry = pwd.getpwnam(user)
+        groups = {g.gr_gid for g in grp.getgrall() if user in g.gr_mem} | {entry.pw_gid}
+        for folder in reversed((self.data, *self.data.parents)):
+            info = folder.stat()
+            if info.st_uid == entry.pw_uid:
+                allowed = info.st_mode & stat.S_IXUSR
+            elif info.st_gid in groups:
+                allowed = info.st_mode & stat.S_IXGRP
+            else:
+                allowed = info.st_mode & stat.S_IXOTH
+            if not allowed:
+                return folder
+        return None
 
     def fault_token(self) -> str:
         """The fault-control token: from the environment, or generated once (mode 0600)."""
