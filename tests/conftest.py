@@ -9,9 +9,11 @@ Tests that take it down (to check `down` or a port conflict) bring it back with 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,7 +73,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
     ]
     if taken:
         pytest.fail(f"cannot start the live stack, ports already in use: {', '.join(taken)}")
-    state_dir = tmp_path_factory.mktemp("stack-state")
+    # Not pytest's tmp folder: pytest keeps /tmp/pytest-of-<user> at 0700 (and prunes it from
+    # parallel sessions), but PostgreSQL runs as `postgres` and must reach its data folder.
+    state_dir = Path(tempfile.mkdtemp(prefix="mockinfra-stack-"))
+    state_dir.chmod(0o755)
     env = {**os.environ, "MOCKINFRA_STATE_DIR": str(state_dir)}
     live = LiveStack(state_dir=state_dir, env=env)
     live.up()
@@ -79,3 +84,4 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
         yield live
     finally:
         live.down()
+        shutil.rmtree(state_dir, ignore_errors=True)
