@@ -70,6 +70,8 @@ async def _start_stage(sup: Supervisor, state: State, stage: Sequence[Program]) 
     for prog in stage:
         await sup.start(prog.name)
 
+    started = time.monotonic()
+
     async def ready(prog: Program) -> tuple[str, bool, str]:
         async def alive() -> str | None:
             info = await sup.info(prog.name)
@@ -79,6 +81,8 @@ async def _start_stage(sup: Supervisor, state: State, stage: Sequence[Program]) 
 
         within = READY_WITHIN.get(prog.name, DEFAULT_READY_WITHIN)
         ok, detail = await readiness.wait_ready(prog.name, within=within, alive=alive)
+        if ok:
+            detail = f"{detail}, {time.monotonic() - started:.1f} s"
         return prog.name, ok, detail
 
     results = await asyncio.gather(*(ready(p) for p in stage))

@@ -61,14 +61,17 @@ class Skipped:
 
 
 def stage_of(comp: topology.Component) -> int:
-    """Start order: data, then the servers, then what needs them, then what watches them."""
+    """Start order: data, then everything that uses it, then what watches them.
+
+    The services connect to their dependencies lazily and retry, so every server of stage 1
+    starts at once (2 cores start five Python processes faster together than in a queue);
+    Prometheus comes last so its first scrape finds every target ready.
+    """
     if comp.role is topology.Role.DATA:
         return 0
-    if comp.name == "frontend":
-        return 2  # its health check reaches the backends through nginx's gRPC balancer
-    if comp.role in (topology.Role.APP, topology.Role.PROXY):
-        return 1
-    return 3
+    if comp.role is topology.Role.OBSERVABILITY:
+        return 2
+    return 1
 
 
 def database_urls(state: State) -> tuple[str, str, str]:
