@@ -16,7 +16,7 @@ from typing import Final
 import jinja2
 
 from mockinfra.common import topology
-from mockinfra.stack import rules
+from mockinfra.stack import dashboards, rules
 from mockinfra.stack.programs import Options, Program, Skipped, programs
 from mockinfra.stack.state import INFRA, REPO, State
 
@@ -140,7 +140,7 @@ def render_supervisord(state: State, progs: Sequence[Program]) -> str:
 
 
 def _render_alerting(state: State, options: Options, running: set[str]) -> None:
-    """Rules, Alertmanager, Loki and Promtail configuration, from the `rules` module."""
+    """Rules, Alertmanager, Loki, Promtail (`rules`) and Grafana (`dashboards`) configuration."""
     runbook_base = os.environ.get(RUNBOOK_BASE_ENV, (REPO / "docs" / "runbooks").as_uri())
     rules_dir = state.config / "rules"
     for old in rules_dir.glob("*.yml"):  # a profile switch must not leave the other's files
@@ -155,6 +155,20 @@ def _render_alerting(state: State, options: Options, running: set[str]) -> None:
         rules.render_loki(state.config / "loki.yml", state_dir=state.root)
     if "promtail" in running:
         rules.render_promtail(state.config / "promtail.yml", state_dir=state.root)
+    if "grafana" in running:
+        state.secret("grafana-admin")
+        dashboards.render_grafana(
+            state.config,
+            state_dir=state.root,
+            admin_password_file=state.root / "secrets" / "grafana-admin",
+        )
+    if "grafana" in running:
+        state.secret("grafana-admin")  # generated once, read by Grafana through $__file{}
+        dashboards.render_grafana(
+            state.config,
+            state_dir=state.root,
+            admin_password_file=state.root / "secrets" / "grafana-admin",
+        )
 
 
 def render_all(state: State, options: Options) -> tuple[list[Program], list[Skipped]]:
