@@ -32,12 +32,19 @@ def _simulate(
     rng: random.Random,
     p95_ms: float | None = None,
 ) -> None:
-    """Requests whose errors and latencies follow a profile, drawn like the services draw them."""
+    """Requests whose errors and latencies follow a profile, drawn like the services draw them.
+
+    Frontend requests go to `/`, which also waits for a backend (alternating, seed latency).
+    """
     route = routes.HOME if instance == routes.FRONTEND else routes.DATA
     latency = LatencyProfile.fit(mean_ms, p95_ms if p95_ms is not None else 4 * mean_ms)
+    backend = LatencyProfile.fit(100.0, 500.0)
     for _ in range(n):
         failed = rng.random() < rate
-        ms = 2.0 if failed else 1000 * latency.sample(rng)
+        ms = 1000 * latency.sample(rng)
+        if route == routes.HOME:
+            ms += 1000 * backend.sample(rng)
+        ms = 2.0 if failed else ms
         recorder.record(
             endpoint=f"GET {route}",
             service=instance,
@@ -104,7 +111,7 @@ def test_fidelity_fails_on_a_wrong_error_rate_or_latency_or_too_few_requests() -
     assert not results["backend-1"].error_rate_ok and not results["backend-1"].passed
     assert not results["backend-2"].enough_samples and not results["backend-2"].passed
     slow = Recorder()
-    _simulate(slow, "frontend", 5000, 0.10, 80.0, rng)  # mean 60% over the profile
+    _simulate(slow, "frontend", 5000, 0.10, 110.0, rng)  # mean 40% over the profile
     (front,) = [r for r in summary.fidelity(slow, SEED) if r.instance == "frontend"]
     assert front.error_rate_ok and front.latency_ok is False and not front.passed
 
@@ -124,6 +131,7 @@ def test_service_attribution_and_fidelity_routes() -> None:
     assert routes.service_for(routes.DATA, {"X-Backend-Instance": "backend-1"}) == "backend-1"
     assert routes.service_for(routes.DATA, {}) == routes.GATEWAY
     assert routes.service_for(routes.HOME, {}) == "frontend"
+    assert routes.service_for(routes.FRONT_DATA, {"X-Backend-Instance": "backend-2"}) == "frontend"
     assert not routes.counts_for_fidelity(routes.FRONT_ERROR)
     assert routes.counts_for_fidelity(routes.DATA_ITEM)
     assert routes.failure_message(503, "error_rate") == "HTTP 503 injected error_rate"
@@ -188,3 +196,18 @@ def test_plot_reads_locust_history_and_writes_a_png(tmp_path: Path) -> None:
     assert history.percentiles["99%"][0] == 40.0
     out = render(history, tmp_path / "timeline.png", title="test")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_composed_expectations_follow_the_fault_model() -> None:
+    from mockinfra.loadtest.composition import expectation
+
+    counts = {routes.HOME: 100, routes.FRONT_DATA: 100, routes.DATA: 999}
+    front = expectation(SEED, "frontend", counts)
+    # `/` shows only the frontend's 10%; `/api/data` also passes the backends' 17.5% on
+    assert front.error_rate == pytest.approx((0.10 + (1 - 0.9 * 0.825)) / 2)
+    assert front.mean_ms == pytest.approx(150, rel=0.03)  # 50 ms + 100 ms
+    assert 500 < front.p95_ms < 700  # a sum's p95 is below the sum of p95s (700)
+    back = expectation(SEED, "backend-2", counts)
+    assert (back.error_rate, back.mean_ms, back.p95_ms) == (0.20, 100.0, 500.0)
+    quiet = expectation(ConfiguredProfile(ProfileName.QUIET, "t"), "frontend", {routes.HOME: 1})
+    assert quiet.error_rate == pytest.approx(0.01)

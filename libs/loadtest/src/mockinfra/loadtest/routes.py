@@ -38,10 +38,14 @@ ERROR_ROUTES: Final = frozenset({FRONT_ERROR})
 
 
 def service_for(route: str, headers: Mapping[str, str]) -> str:
-    """The instance that answered: the backend named by the gateway, else the frontend."""
-    if instance := headers.get(BACKEND_HEADER):
-        return instance
-    return GATEWAY if route.startswith(GATEWAY_PREFIX) else FRONTEND
+    """The instance a request measures: on the gateway the backend that answered, else frontend.
+
+    Frontend pages may call a backend too (and say which), but what they measure is the
+    frontend's own behaviour; only `/api/backend/...` answers are the backends'.
+    """
+    if not route.startswith(GATEWAY_PREFIX):
+        return FRONTEND
+    return headers.get(BACKEND_HEADER) or GATEWAY
 
 
 def counts_for_fidelity(route: str) -> bool:
