@@ -10,6 +10,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Final
 
 from mockinfra.common import topology
@@ -191,7 +192,10 @@ def _command(state: State, comp: topology.Component) -> tuple[str, ...] | None:
     if name == "promtail":
         return (found, f"-config.file={cfg / 'promtail.yml'}")
     if name == "grafana":
-        return (found, "server", f"--config={cfg / 'grafana.ini'}")
+        # Grafana finds its static files relative to --homepath (nixpkgs: <out>/share/grafana).
+        home = Path(found).resolve().parent.parent / "share" / "grafana"
+        homepath = (f"--homepath={home}",) if home.is_dir() else ()
+        return (found, "server", f"--config={cfg / 'grafana.ini'}", *homepath)
     return None
 
 

@@ -102,6 +102,8 @@ def urls(state: State, running: set[str]) -> str:
         for label, address in entries
         if wanted.get(label, "nginx") in running
     ]
+    if "grafana" in running:
+        lines.append(f"  {'Grafana password':<18} {state.root / 'secrets' / 'grafana-admin'}")
     lines.append(f"  {'Fault token':<18} {state.fault_token_file}")
     lines.append(f"  {'Logs':<18} {state.logs}/<component>.log")
     return "\n".join(lines)
