@@ -236,19 +236,23 @@ async def clean() -> int:
 
 
 async def status(*, health_only: bool = False) -> int:
+    """`status`: this state folder's programs; `health`: every endpoint, whoever serves it."""
     state = State.from_env()
     sup = Supervisor(state)
     infos = await sup.processes() if await sup.running() else {}
-    if infos:
-        names = [c.name for c in topology.COMPONENTS if c.name in infos]
-    else:
-        names = [p.name for p in programs(state, Options())[0]]
+    if not infos and not health_only:
+        print(f"the stack is not running ({state.root})")
+        return 1
+    names = [
+        c.name
+        for c in topology.COMPONENTS
+        if c.name in infos
+        or (not infos and (not c.optional or binaries.BY_KEY[c.name].find() is not None))
+    ]
     rows = await report.rows(names, infos)
     if health_only:
         for r in rows:
             print(f"{'ok  ' if r.healthy else 'FAIL'} {r.name:<18} {r.detail}")
     else:
         print(report.table(rows))
-        if not infos:
-            print(f"\nthe stack is not running ({state.root})")
     return 0 if all(r.healthy for r in rows) else 1
