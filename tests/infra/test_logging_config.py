@@ -74,16 +74,18 @@ def test_promtail_pushes_to_loki_and_keeps_positions_in_state(
 
 
 def test_one_job_per_component_log_file_with_its_labels(promtail: Path, state_dir: Path) -> None:
+    """Every component's log (the stack's `<state>/logs/<component>.log`) and nginx's error log,
+    labelled with the component's topology service and instance."""
     jobs = {job["job_name"]: job for job in _load(promtail)["scrape_configs"]}
-    assert set(jobs) == {c.name for c in topology.COMPONENTS}
-    for component in topology.COMPONENTS:
-        (static,) = jobs[component.name]["static_configs"]
-        labels = static["labels"]
-        assert labels == {
+    assert set(jobs) == {c.name for c in topology.COMPONENTS} | {"nginx-error"}
+    owners = {c.name: c for c in topology.COMPONENTS} | {"nginx-error": topology.component("nginx")}
+    for file, component in owners.items():
+        (static,) = jobs[file]["static_configs"]
+        assert static["labels"] == {
             "job": component.service,
             "service": component.service,
             "instance": component.name,
-            "__path__": str(state_dir / "logs" / f"{component.name}.log"),
+            "__path__": str(state_dir / "logs" / f"{file}.log"),
         }
 
 
@@ -98,21 +100,21 @@ def test_every_job_labels_a_normalised_level(promtail: Path) -> None:
         assert produced == LEVELS, job["job_name"]
 
 
-def test_services_built_on_common_are_parsed_as_json(promtail: Path) -> None:
+def test_json_logs_are_parsed_as_json(promtail: Path) -> None:
+    """The services built on mockinfra.common and nginx's access log write JSON lines."""
     jobs = {job["job_name"]: job for job in _load(promtail)["scrape_configs"]}
-    for component in topology.COMPONENTS:
-        first = jobs[component.name]["pipeline_stages"][0]
-        if component.role is topology.Role.APP:
-            assert first["json"]["expressions"]["level"] == "level", component.name
-        else:
-            assert "regex" in first, component.name
+    json_jobs = {name for name, job in jobs.items() if "json" in job["pipeline_stages"][0]}
+    apps = {c.name for c in topology.COMPONENTS if c.role is topology.Role.APP}
+    assert json_jobs == apps | {"nginx"}
+    for name in json_jobs:
+        assert jobs[name]["pipeline_stages"][0]["json"]["expressions"]["level"] == "level"
 
 
 @pytest.mark.parametrize(
     ("component", "line", "level"),
     [
         ("postgres", "2026-11-26 10:00:00.000 UTC [42] ERROR:  relation does not exist", "ERROR"),
-        ("nginx", "2026/11/26 10:00:00 [warn] 7#7: *1 upstream timed out", "warn"),
+        ("nginx-error", "2026/11/26 10:00:00 [warn] 7#7: *1 upstream timed out", "warn"),
         ("node-exporter", 'ts=2026-11-26T10:00:00Z caller=x.go:1 level=info msg="ok"', "info"),
     ],
 )

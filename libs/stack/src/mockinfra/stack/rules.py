@@ -172,25 +172,38 @@ def render_alertmanager(dest: Path, *, webhook_url: str, profile: RulesProfileNa
     )
 
 
-LogFormat = Literal["json", "postgres", "nginx", "valkey", "logfmt"]
-# Components whose lines are not JSON or logfmt, by the format Promtail parses their level from.
+LogFormat = Literal["json", "postgres", "nginx-error", "valkey", "logfmt"]
+# Components whose main log is plain text, by the format Promtail reads their level from.
+# (nginx's access log is JSON, see infra/nginx; its error log is an extra source below.)
 _TEXT_FORMATS: Final[Mapping[str, LogFormat]] = MappingProxyType(
-    {"postgres": "postgres", "nginx": "nginx", "valkey": "valkey"}
+    {"postgres": "postgres", "valkey": "valkey"}
 )
+
+
+@dataclass(frozen=True, slots=True)
+class LogSource:
+    """One log file the stack writes, and the component whose labels its lines carry."""
+
+    file: str  # <state_dir>/logs/<file>.log
+    component: topology.Component
+    format: LogFormat
 
 
 def log_format(component: topology.Component) -> LogFormat:
     """How a component's log lines carry their level: JSON for the services built on
-    mockinfra.common, the native text format for PostgreSQL, nginx and Valkey, logfmt for the
-    Go programs (Prometheus, Alertmanager, exporters, Loki, Promtail, Grafana)."""
-    if component.role is topology.Role.APP:
+    mockinfra.common and nginx's access log, the native text format for PostgreSQL and Valkey,
+    logfmt for the Go programs (Prometheus, Alertmanager, exporters, Loki, Promtail, Grafana)."""
+    if component.role is topology.Role.APP or component.name == "nginx":
         return "json"
     return _TEXT_FORMATS.get(component.name, "logfmt")
 
 
-def logging_components() -> list[topology.Component]:
-    """Components whose output the stack writes to `<state_dir>/logs/<name>.log`: all of them."""
-    return list(topology.COMPONENTS)
+def log_sources() -> list[LogSource]:
+    """Every log file Promtail ships: one per component (supervisord writes each component's
+    output to `<state_dir>/logs/<name>.log`), plus nginx's error log."""
+    sources = [LogSource(c.name, c, log_format(c)) for c in topology.COMPONENTS]
+    sources.append(LogSource("nginx-error", topology.component("nginx"), "nginx-error"))
+    return sources
 
 
 def render_loki(dest: Path, *, state_dir: Path) -> Path:
@@ -218,7 +231,6 @@ def render_promtail(dest: Path, *, state_dir: Path) -> Path:
             "host": topology.HOST,
             "http_port": topology.component("promtail").port,
             "loki_url": f"{topology.url('loki')}/loki/api/v1/push",
-            "components": logging_components(),
-            "formats": {c.name: log_format(c) for c in logging_components()},
+            "sources": log_sources(),
         },
     )
