@@ -156,6 +156,18 @@ class FakeBackend(
             ),
         )
 
+    async def SetFault(self, request: Any, context: Context) -> faults_pb2.Fault:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "not in the fake")
+        raise AssertionError  # abort raises
+
+    async def ClearFaults(self, request: Any, context: Context) -> faults_pb2.ClearFaultsResponse:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "not in the fake")
+        raise AssertionError
+
+    async def ListFaults(self, request: Any, context: Context) -> faults_pb2.ListFaultsResponse:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "not in the fake")
+        raise AssertionError
+
     async def TriggerFault(self, request: Any, context: Context) -> faults_pb2.TriggerFaultResponse:
         await _hello(context)
         self.triggered.append(request.type)

@@ -17,6 +17,9 @@ from google.protobuf import struct_pb2
 from mockinfra.v1 import backend_pb2, backend_pb2_grpc, faults_pb2, faults_pb2_grpc
 
 INSTANCE_KEY: Final = "x-backend-instance"
+# What every server built on mockinfra.common sends, also when its interceptor injects a fault
+# before the backend's handler (which adds INSTANCE_KEY) runs.
+GENERIC_INSTANCE_KEY: Final = "x-instance"
 INJECTED_KEY: Final = "x-fault-injected"
 
 Priority = Literal["high", "medium", "low"]
@@ -74,9 +77,13 @@ def _lookup(metadata: Iterable[Any] | None, key: str) -> str | None:
     return None
 
 
+def _instance(metadata: Iterable[Any] | None) -> str | None:
+    return _lookup(metadata, INSTANCE_KEY) or _lookup(metadata, GENERIC_INSTANCE_KEY)
+
+
 def _error(exc: grpc.aio.AioRpcError) -> BackendError:
     initial, trailing = exc.initial_metadata(), exc.trailing_metadata()
-    instance = _lookup(initial, INSTANCE_KEY) or _lookup(trailing, INSTANCE_KEY)
+    instance = _instance(initial) or _instance(trailing)
     injected = _lookup(trailing, INJECTED_KEY)
     return BackendError(
         exc.code(), exc.details() or exc.code().name, instance=instance, injected=injected
@@ -117,7 +124,7 @@ class BackendClient:
             initial = await call.initial_metadata()
         except grpc.aio.AioRpcError as exc:
             raise _error(exc) from None
-        return Reply(message, _lookup(initial, INSTANCE_KEY))
+        return Reply(message, _instance(initial))
 
     def channel_state(self) -> grpc.ChannelConnectivity:
         """The channel's connectivity, nudging an idle channel to connect."""

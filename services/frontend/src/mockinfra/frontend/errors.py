@@ -7,6 +7,7 @@ its gRPC status to HTTP. A backend error the backend marked as injected keeps th
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any, Final
@@ -35,6 +36,8 @@ HTTP_FOR_GRPC: Final[Mapping[grpc.StatusCode, int]] = {
     grpc.StatusCode.DEADLINE_EXCEEDED: 504,
 }
 UPSTREAM_ERROR: Final = 502  # every other gRPC status: the backend failed
+
+log = logging.getLogger("mockinfra.frontend.gateway")
 
 # Routes answered with HTML: their errors render the error page instead of JSON.
 PAGE_ROUTES: Final = frozenset({"/", "/data", "/users"})
@@ -81,6 +84,13 @@ async def backend_error(request: Request, exc: Exception) -> Response:
     if exc.injected:
         headers[INJECTED_HEADER] = exc.injected
     _count(request, f"backend_{exc.code.name.lower()}")
+    # Logged inside the request's span: the line carries the trace id the backend logged under.
+    log.warning(
+        "backend call failed: %s: %s",
+        exc.code.name,
+        exc.message,
+        extra={"grpc_code": exc.code.name, "backend": exc.instance, "backend_fault": exc.injected},
+    )
     details = {"grpc_code": exc.code.name, "backend": exc.instance, "injected": exc.injected}
     return _respond(request, status, exc.code.name, exc.message, details, headers)
 
