@@ -68,7 +68,7 @@ def _section(text: str, heading: str) -> str:
 
 
 def test_rule_section_quotes_the_rule_and_its_severity(tmp_path: Path) -> None:
-    """The runbook shows the exact expression of the realistic profile (regenerate on change)."""
+    """The runbook shows the exact expression of the realistic profile: update it with the rule."""
     alerts = _alerts(tmp_path)
     for name, text in _runbooks().items():
         (quoted,) = re.findall(r"```promql\n(.*?)```", _section(text, "## Rule"), re.S)
