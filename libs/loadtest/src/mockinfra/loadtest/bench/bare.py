@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 from collections.abc import Sequence
 from typing import Any, Final, cast
 
@@ -84,6 +85,12 @@ def _value(value: Any) -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=16_384)
+def _rfc3339(seconds: int, nanos: int) -> str:
+    # The same memo as the frontend's converter: protobuf's ToJsonString is pure Python.
+    return timestamp_pb2.Timestamp(seconds=seconds, nanos=nanos).ToJsonString()
+
+
 def _item(item: backend_pb2.DataItem) -> dict[str, Any]:
     return {
         "id": item.id,
@@ -91,8 +98,8 @@ def _item(item: backend_pb2.DataItem) -> dict[str, Any]:
         "value": item.value,
         "status": item.status,
         "metadata": _value(item.metadata),
-        "created_at": item.created_at.ToJsonString(),
-        "updated_at": item.updated_at.ToJsonString(),
+        "created_at": _rfc3339(item.created_at.seconds, item.created_at.nanos),
+        "updated_at": _rfc3339(item.updated_at.seconds, item.updated_at.nanos),
     }
 
 
