@@ -12,6 +12,7 @@ import asyncio
 import os
 import signal
 import socket
+import ssl
 import time
 from collections import Counter
 from pathlib import Path
@@ -74,7 +75,8 @@ async def test_nginx_answers_health_headers_and_tls(stack: Any) -> None:
     assert "Active connections" in status.text
     cert = Path(stack.state_dir) / "tls" / "cert.pem"
     https = f"https://{topology.HOST}:{topology.component('nginx').extra_ports['https']}"
-    async with httpx.AsyncClient(verify=str(cert), timeout=10) as tls_client:
+    trust = ssl.create_default_context(cafile=str(cert))
+    async with httpx.AsyncClient(verify=trust, timeout=10) as tls_client:
         secure = await tls_client.get(f"{https}/health")
     assert secure.status_code == 200
     assert secure.headers["strict-transport-security"].startswith("max-age=")
