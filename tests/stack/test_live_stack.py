@@ -178,7 +178,19 @@ def _stack_processes(stack: Any) -> list[psutil.Process]:
     return [root, *root.children(recursive=True)]
 
 
+def _call(method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """One call through nginx, repeated (at most 5 times) only while the failure is injected."""
+    for _ in range(5):
+        resp = httpx.request(method, f"{NGINX}{path}", timeout=10, **kwargs)
+        if not _injected(resp):
+            return resp
+    return resp
+
+
 def test_down_frees_everything_and_up_refuses_a_taken_port(stack: Any) -> None:
+    name = f"survives-down-{os.getpid()}"
+    created = _call("POST", "/api/backend/data", json={"name": name, "value": 1.5})
+    assert created.status_code == 201, created.text
     processes = _stack_processes(stack)
     assert len(processes) > len(topology.COMPONENTS) // 2
     stack.down()
@@ -197,3 +209,5 @@ def test_down_frees_everything_and_up_refuses_a_taken_port(stack: Any) -> None:
         assert str(os.getpid()) in result.stderr  # names the process holding it
         assert _supervisor(stack).pid() is None  # nothing was started
     stack.up()  # the other stack-level tests expect it up
+    kept = _call("GET", f"/api/backend/data/{created.json()['id']}")
+    assert kept.status_code == 200 and kept.json()["name"] == name  # PostgreSQL data survived
