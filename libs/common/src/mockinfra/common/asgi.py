@@ -148,34 +148,37 @@ class TelemetryMiddleware:
         )
         try:
             with span_cm as span:
-                fault = await self.faults.before_call() if inject else None
-                if fault is not None:
-                    fault_kind = fault.kind.value
-                    await self._send_fault(fault, request_id, send_with_id)
-                else:
-                    await self.app(scope, receive, send_with_id)
-                if span.is_recording():
-                    span.set_attribute("http.request.method", method)
-                    span.set_attribute("http.route", route)
-                    span.set_attribute("http.response.status_code", status)
+                try:
+                    fault = await self.faults.before_call() if inject else None
+                    if fault is not None:
+                        fault_kind = fault.kind.value
+                        await self._send_fault(fault, request_id, send_with_id)
+                    else:
+                        await self.app(scope, receive, send_with_id)
+                finally:
+                    # Inside the span, so the access-log line carries its trace and span ids.
+                    elapsed = time.perf_counter() - start
+                    if span.is_recording():
+                        span.set_attribute("http.request.method", method)
+                        span.set_attribute("http.route", route)
+                        span.set_attribute("http.response.status_code", status)
+                        if fault_kind:
+                            span.set_attribute("fault", fault_kind)
+                        if status >= 500:
+                            span.set_status(trace.StatusCode.ERROR)
+                    self.metrics.observe_http(method, route, status, elapsed)
+                    extra: dict[str, Any] = {
+                        "method": method,
+                        "path": scope["path"],
+                        "route": route,
+                        "status_code": status,
+                        "duration_ms": round(elapsed * 1000.0, 3),
+                    }
                     if fault_kind:
-                        span.set_attribute("fault", fault_kind)
-                    if status >= 500:
-                        span.set_status(trace.StatusCode.ERROR)
+                        extra["fault"] = fault_kind
+                    access_log.info("%s %s %d", method, scope["path"], status, extra=extra)
         finally:
-            elapsed = time.perf_counter() - start
             self.in_flight.dec()
-            self.metrics.observe_http(method, route, status, elapsed)
-            extra: dict[str, Any] = {
-                "method": method,
-                "path": scope["path"],
-                "route": route,
-                "status_code": status,
-                "duration_ms": round(elapsed * 1000.0, 3),
-            }
-            if fault_kind:
-                extra["fault"] = fault_kind
-            access_log.info("%s %s %d", method, scope["path"], status, extra=extra)
             request_id_var.reset(id_token)
 
     async def _send_fault(self, fault: InjectedFault, request_id: str, send: Send) -> None:
