@@ -7,7 +7,7 @@ load-test process itself (`python -m mockinfra.loadtest`) imports it, never a te
 from __future__ import annotations
 
 import json
-import logging
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +28,6 @@ from mockinfra.loadtest.profile import ConfiguredProfile
 from mockinfra.loadtest.recorder import Recorder
 from mockinfra.loadtest.shapes import Shape, Tick
 
-log = logging.getLogger(__name__)
 
 WEB_UI_PORT: Final = 8089  # Locust's own default
 GRACE_SECONDS: Final = 15.0  # after the shape ends: users stopping, stats flushing
@@ -102,6 +101,9 @@ def run(opts: RunOptions) -> RunResult:
     writer = StatsCSVFileWriter(env, PERCENTILES_TO_REPORT, csv_base, full_history=True)
     greenlets = [gevent.spawn(writer.stats_writer), gevent.spawn(stats_history, runner)]
     if opts.web:
+        # Locust's web UI re-parses sys.argv with its own parser on every page; our options
+        # (already parsed) would make it exit, so it sees none.
+        del sys.argv[1:]
         env.create_web_ui(host=topology.HOST, port=WEB_UI_PORT, stats_csv_writer=writer)
         print(f"Locust web UI: http://{topology.HOST}:{WEB_UI_PORT}", flush=True)
 
