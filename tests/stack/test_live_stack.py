@@ -151,6 +151,24 @@ async def test_killed_backend_is_bypassed_and_restarted(stack: Any) -> None:
     assert ok, "backend-1 did not come back within 10 s"
 
 
+async def test_crash_trigger_comes_back_by_itself(stack: Any) -> None:
+    sup = _supervisor(stack)
+    before = {name: (await sup.info(name)).pid for name in topology.BACKEND_INSTANCES}
+    async with httpx.AsyncClient(timeout=20) as client:
+        await client.get(f"{NGINX}/api/backend/error/crash")  # the answering backend exits
+    deadline = time.monotonic() + 10
+    restarted: list[str] = []
+    while time.monotonic() < deadline:
+        now = {name: (await sup.info(name)).pid for name in topology.BACKEND_INSTANCES}
+        restarted = [n for n in now if now[n] not in (0, before[n])]
+        checks = [await readiness.check(n) for n in topology.BACKEND_INSTANCES]
+        if restarted and all(ok for ok, _ in checks):
+            break
+        await asyncio.sleep(0.2)
+    assert len(restarted) == 1, f"no backend restarted within 10 s: {before}"
+    assert all(ok for ok, _ in checks)
+
+
 def _pids(stack: Any) -> dict[str, int]:
     sup = _supervisor(stack)
     return {name: info.pid for name, info in asyncio.run(sup.processes()).items()}

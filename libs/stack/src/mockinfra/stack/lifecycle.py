@@ -20,8 +20,14 @@ from mockinfra.stack.render import render_all
 from mockinfra.stack.state import INFRA, State
 from mockinfra.stack.supervisor import Supervisor
 
-# Seconds each component may take to become ready after supervisord starts it.
-READY_WITHIN: Final = {"postgres": 60.0, "prometheus": 30.0}
+# Seconds each component may take to become ready after supervisord starts it. The Python
+# services import gRPC, OpenTelemetry and SQLAlchemy: about 10 s each when five start at once
+# on 2 cores, more on a busy machine. A process that dies is reported at once, not at the end.
+READY_WITHIN: Final = {
+    "postgres": 60.0,
+    "prometheus": 30.0,
+    **{c.name: 60.0 for c in topology.COMPONENTS if c.role is topology.Role.APP},
+}
 DEFAULT_READY_WITHIN: Final = 20.0
 PORTS_FREE_WITHIN: Final = 30.0
 
