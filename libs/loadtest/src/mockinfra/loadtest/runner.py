@@ -28,7 +28,6 @@ from mockinfra.loadtest.profile import ConfiguredProfile
 from mockinfra.loadtest.recorder import Recorder
 from mockinfra.loadtest.shapes import Shape, Tick
 
-
 WEB_UI_PORT: Final = 8089  # Locust's own default
 GRACE_SECONDS: Final = 15.0  # after the shape ends: users stopping, stats flushing
 CSV_PREFIX: Final = "locust"
