@@ -219,6 +219,8 @@ def test_down_frees_everything_and_up_refuses_a_taken_port(stack: Any) -> None:
 
     http = topology.component("nginx").port
     with socket.socket() as blocker:
+        # Like any server: the port may still have TIME_WAIT connections from the tests above.
+        blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         blocker.bind((topology.HOST, http))
         blocker.listen()
         result = stack.run("up", check=False)
