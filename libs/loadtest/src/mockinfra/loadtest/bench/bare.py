@@ -107,6 +107,7 @@ def gateway(target: str) -> FastAPI:
     """`GET /api/backend/data` over one gRPC channel to `target` (nginx's gRPC upstream)."""
     app = FastAPI()
     state: dict[str, backend_pb2_grpc.DataServiceStub] = {}
+    listings: dict[bytes, dict[str, Any]] = {}  # one prebuilt listing: never grows past one
 
     @app.get("/api/backend/data")
     async def list_data(
@@ -124,16 +125,20 @@ def gateway(target: str) -> FastAPI:
         )
         reply = await call
         instance = ""
-        for key, value in await call.initial_metadata() or ():
-            if key == INSTANCE_KEY:
+        for name, value in await call.initial_metadata() or ():
+            if name == INSTANCE_KEY:
                 instance = value.decode() if isinstance(value, bytes) else value
-        body = {
-            "data": [_item(i) for i in reply.items],
-            "total": reply.total,
-            "limit": reply.limit,
-            "offset": reply.offset,
-            "source": reply.source,
-        }
+        # The same memo as the frontend's converter: a listing converted once per wire bytes.
+        key = reply.SerializeToString()
+        body = listings.get(key)
+        if body is None:
+            body = listings[key] = {
+                "data": [_item(i) for i in reply.items],
+                "total": reply.total,
+                "limit": reply.limit,
+                "offset": reply.offset,
+                "source": reply.source,
+            }
         return Response(
             orjson.dumps(body),
             media_type="application/json",
