@@ -7,7 +7,8 @@ converters read the fields directly. Field names follow the seed's JSON contract
 from __future__ import annotations
 
 import functools
-from typing import Any
+from collections import OrderedDict
+from typing import Any, Final
 
 from google.protobuf import struct_pb2, timestamp_pb2
 
@@ -55,7 +56,14 @@ def data_item(item: backend_pb2.DataItem) -> dict[str, Any]:
     }
 
 
-def data_list(reply: backend_pb2.ListDataResponse) -> dict[str, Any]:
+# Converted listings by their wire bytes. The cached read path returns the same listing request
+# after request, and converting 100 items was half of the frontend's CPU (docs/performance.md);
+# re-serialising the reply to get the key costs about 3% of that.
+_LISTINGS: Final[OrderedDict[bytes, dict[str, Any]]] = OrderedDict()
+_LISTINGS_MAX: Final = 32
+
+
+def _data_list(reply: backend_pb2.ListDataResponse) -> dict[str, Any]:
     return {
         "data": [data_item(item) for item in reply.items],
         "total": reply.total,
@@ -63,6 +71,19 @@ def data_list(reply: backend_pb2.ListDataResponse) -> dict[str, Any]:
         "offset": reply.offset,
         "source": reply.source,
     }
+
+
+def data_list(reply: backend_pb2.ListDataResponse) -> dict[str, Any]:
+    """A listing as a dict; the items are shared between calls and must not be modified."""
+    key = reply.SerializeToString()
+    converted = _LISTINGS.get(key)
+    if converted is None:
+        converted = _LISTINGS[key] = _data_list(reply)
+        if len(_LISTINGS) > _LISTINGS_MAX:
+            _LISTINGS.popitem(last=False)
+    else:
+        _LISTINGS.move_to_end(key)
+    return {**converted}  # a new top level: callers add keys (the views add "backend")
 
 
 def user(item: backend_pb2.User, *, with_email: bool = True) -> dict[str, Any]:
