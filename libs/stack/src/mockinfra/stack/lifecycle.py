@@ -8,9 +8,12 @@ supervisord and then the programs stage by stage, each stage gated by real readi
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import shutil
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Final
 
 from mockinfra.common import topology
@@ -127,7 +130,7 @@ async def up(options: Options) -> int:
     state = State.from_env()
     sup = Supervisor(state)
     if await sup.running():
-        return await _up_again(sup, state)
+        return await _up_again(sup, state, options)
     await _ensure_binaries()
     progs, skipped = programs(state, options)
     taken = ports.conflicts(ports.stack_ports(p.name for p in progs))
@@ -151,6 +154,7 @@ async def up(options: Options) -> int:
         print(f"generated the TLS certificate in {state.tls}")
     await _prepare_postgres(state)
     progs, _ = render_all(state, options)
+    _options_file(state).write_text(json.dumps(_chosen(options)) + "\n")
     print(f"starting the stack (profile {options.profile}, rules {options.rules}) in {state.root}")
     await sup.start_daemon()
     try:
@@ -168,8 +172,25 @@ async def up(options: Options) -> int:
     return 0
 
 
-async def _up_again(sup: Supervisor, state: State) -> int:
+def _chosen(options: Options) -> dict[str, str]:
+    return {k: str(v) for k, v in dataclasses.asdict(options).items()}
+
+
+def _options_file(state: State) -> Path:
+    return state.config / "options.json"
+
+
+async def _up_again(sup: Supervisor, state: State, options: Options) -> int:
     """`up` while up: start only what is not running; otherwise change nothing."""
+    try:
+        running_with = json.loads(_options_file(state).read_text())
+    except (OSError, ValueError):
+        running_with = None
+    if running_with is not None and running_with != _chosen(options):
+        print(
+            f"note: the stack runs with {running_with}, not {_chosen(options)}; "
+            "`down` then `up` to change it"
+        )
     infos = await sup.processes()
     stopped = [name for name, info in infos.items() if info.state != "RUNNING"]
     if not stopped:
