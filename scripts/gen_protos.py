@@ -26,17 +26,24 @@ INIT = '"""Generated from proto/mockinfra/v1 by scripts/gen_protos.py; do not ed
 
 def generate(out: Path) -> Path:
     """Run protoc into `out`; return the generated package folder."""
-    protos = sorted(str(p.relative_to(PROTO_ROOT)) for p in (PROTO_ROOT / PACKAGE_DIR).glob("*.proto"))
+    protos = sorted(
+        str(p.relative_to(PROTO_ROOT)) for p in (PROTO_ROOT / PACKAGE_DIR).glob("*.proto")
+    )
     well_known = Path(grpc_tools.__file__).parent / "_proto"
     # mypy-protobuf's plugins sit beside the interpreter, which need not be on PATH.
     bindir = Path(sys.executable).parent
     subprocess.run(
         [
-            sys.executable, "-m", "grpc_tools.protoc",
-            f"-I{PROTO_ROOT}", f"-I{well_known}",
+            sys.executable,
+            "-m",
+            "grpc_tools.protoc",
+            f"-I{PROTO_ROOT}",
+            f"-I{well_known}",
             f"--plugin=protoc-gen-mypy={bindir / 'protoc-gen-mypy'}",
             f"--plugin=protoc-gen-mypy_grpc={bindir / 'protoc-gen-mypy_grpc'}",
-            f"--python_out={out}", f"--grpc_python_out={out}", f"--mypy_out={out}",
+            f"--python_out={out}",
+            f"--grpc_python_out={out}",
+            f"--mypy_out={out}",
             f"--mypy_grpc_out={out}",
             *protos,
         ],

@@ -91,7 +91,7 @@ async def test_route_template_request_id_and_access_log(
     assert first["trace_id"] == format(caller.get_span_context().trace_id, "032x")
     # Written inside the server span: its own span id, and a trace id even without traceparent.
     assert first["span_id"] not in ("", format(caller.get_span_context().span_id, "016x"))
-    assert all(len(line["trace_id"]) == 32 and line["span_id"] for line in access)
+    assert all(len(str(line["trace_id"])) == 32 and line["span_id"] for line in access)
 
 
 async def test_injected_error_json_body_and_admin(
