@@ -114,14 +114,16 @@ class State:
     def secret(self, name: str) -> str:
         """A password generated on first use and kept in `secrets/` (mode 0600)."""
         folder = self.root / "secrets"
-        folder.mkdir(mode=0o700, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         return _generated_once(folder / name)
 
 
 def _generated_once(path: Path) -> str:
     """Read a random token from `path`, creating it (0600, never overwritten) the first time."""
     if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as out:
-            out.write(secrets.token_urlsafe(32) + "\n")
+            # No trailing newline: Grafana's $__file{} reads the file verbatim.
+            out.write(secrets.token_urlsafe(32))
     return path.read_text().strip()
