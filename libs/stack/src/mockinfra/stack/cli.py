@@ -8,12 +8,14 @@ import os
 import shutil
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from mockinfra.common import topology
 from mockinfra.common.profiles import ProfileName
 from mockinfra.stack import deps, lifecycle
+from mockinfra.stack.layout import MODES
 from mockinfra.stack.programs import Options, RulesProfile
-from mockinfra.stack.render import render_all
+from mockinfra.stack.render import render_all, render_compose
 from mockinfra.stack.state import State
 
 RULES_ENV = "MOCKINFRA_RULES"
@@ -33,6 +35,12 @@ def _parser() -> argparse.ArgumentParser:
             default=os.environ.get(RULES_ENV, RulesProfile.REALISTIC.value),
             help=f"alert rules profile (env {RULES_ENV})",
         )  # fmt: skip
+    render = sub.choices["render"]
+    render.add_argument(
+        "--mode", choices=MODES, default="local",
+        help="local: into the state folder for `up`; compose: flat into --out for compose.yaml",
+    )  # fmt: skip
+    render.add_argument("--out", type=Path, help="output folder (compose mode; its /config)")
     sub.add_parser("down", help="stop everything; every port is free afterwards")
     sub.add_parser("status", help="state, pid, port, health and memory of each component")
     sub.add_parser("health", help="the seed's health check; non-zero exit when any fails")
@@ -73,7 +81,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         match args.command:
             case "up":
                 return asyncio.run(lifecycle.up(_options(args)))
+            case "render" if args.mode == "compose":
+                if args.out is None:
+                    _parser().error("render --mode compose needs --out DIR")
+                written = asyncio.run(render_compose(args.out, RulesProfile(args.rules)))
+                print(f"rendered {len(written)} files into {args.out}")
+                return 0
             case "render":
+                if args.out is not None:
+                    _parser().error("--out is for --mode compose (local mode writes the state)")
                 state = State.from_env()
                 state.ensure()
                 render_all(state, _options(args))

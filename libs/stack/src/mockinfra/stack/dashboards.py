@@ -9,8 +9,10 @@ send to Prometheus.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +21,8 @@ from typing import Any, Final
 import jinja2
 
 from mockinfra.common import topology
+from mockinfra.stack.layout import Layout
+from mockinfra.stack.state import State
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[5]
 GRAFANA_DIR: Final = REPO_ROOT / "infra" / "grafana"
@@ -884,35 +888,65 @@ _ENV: Final = jinja2.Environment(
 )
 
 
+def _render(template: str, dest: Path, context: dict[str, object]) -> Path:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(_ENV.get_template(template).render(**context), encoding="utf-8")
+    return dest
+
+
+def render_provisioning(layout: Layout) -> Path:
+    """Render Grafana's provisioning into `layout.config/grafana/provisioning`; returns it.
+
+    Locally the provider reads the committed dashboards in place; in compose they are copied
+    beside the provisioning, into the folder the Grafana container mounts.
+    """
+    grafana = layout.config / "grafana"
+    provisioning = grafana / "provisioning"
+    dashboards_dir = DASHBOARDS_DIR
+    if layout.mode == "compose":
+        dashboards_dir = grafana / "dashboards"
+        dashboards_dir.mkdir(parents=True, exist_ok=True)
+        for old in dashboards_dir.glob("*.json"):
+            old.unlink()
+        for source in DASHBOARDS_DIR.glob("*.json"):
+            shutil.copyfile(source, dashboards_dir / source.name)
+    context: dict[str, object] = {
+        "mode": layout.mode,
+        "dashboards_dir": dashboards_dir,
+        "prometheus_url": layout.url("prometheus"),
+        "loki_url": layout.url("loki"),
+        "alertmanager_url": layout.url("alertmanager"),
+    }
+    _render(
+        "provisioning/datasources/datasources.yml.j2",
+        provisioning / "datasources" / "datasources.yml",
+        context,
+    )
+    _render(
+        "provisioning/dashboards/dashboards.yml.j2",
+        provisioning / "dashboards" / "dashboards.yml",
+        context,
+    )
+    return provisioning
+
+
 def render_grafana(dest_dir: Path, *, state_dir: Path, admin_password_file: Path) -> Path:
     """Render `grafana.ini` into `dest_dir` and its provisioning into `dest_dir/grafana/`.
 
     The admin password is read by Grafana from `admin_password_file` (`$__file{}`), so it never
-    appears in the repository or in a rendered file. Returns the path of grafana.ini.
+    appears in the repository or in a rendered file. Returns the path of grafana.ini. (Compose
+    sets Grafana's options in its environment and needs only `render_provisioning`.)
     """
-    provisioning = dest_dir / "grafana" / "provisioning"
-    context = {
+    layout = dataclasses.replace(Layout.local(State(state_dir)), config=dest_dir)
+    provisioning = render_provisioning(layout)
+    context: dict[str, object] = {
         "state_dir": state_dir,
         "host": topology.HOST,
         "port": topology.component("grafana").port,
         "provisioning": provisioning,
-        "dashboards_dir": DASHBOARDS_DIR,
         "admin_password_file": admin_password_file,
-        "prometheus_url": topology.url("prometheus"),
-        "loki_url": topology.url("loki"),
-        "alertmanager_url": topology.url("alertmanager"),
     }
-    outputs = {
-        "grafana.ini.j2": dest_dir / "grafana.ini",
-        "provisioning/datasources/datasources.yml.j2": provisioning
-        / "datasources"
-        / "datasources.yml",
-        "provisioning/dashboards/dashboards.yml.j2": provisioning / "dashboards" / "dashboards.yml",
-    }
-    for template, dest in outputs.items():
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_text(_ENV.get_template(template).render(**context), encoding="utf-8")
-    return outputs["grafana.ini.j2"]
+    return _render("grafana.ini.j2", dest_dir / "grafana.ini", context)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """Render every configuration file of the stack from `infra/` templates and the topology.
 
 One Jinja2 environment over `infra/` with StrictUndefined, so a missing value fails the
-render instead of writing an empty string into a config file.
+render instead of writing an empty string into a config file. Two modes share the templates
+(`layout.Layout`): `render_all` for the local stack's state folder, `render_compose` for the
+folder compose.yaml mounts at /config.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from typing import Final
 import jinja2
 
 from mockinfra.common import topology
-from mockinfra.stack import dashboards, rules
-from mockinfra.stack.programs import Options, Program, Skipped, programs
+from mockinfra.stack import dashboards, rules, tls
+from mockinfra.stack.layout import Layout
+from mockinfra.stack.programs import Options, Program, RulesProfile, Skipped, programs
 from mockinfra.stack.state import INFRA, REPO, State
 
 RATE_LIMIT: Final = "2000r/s"
@@ -73,7 +76,7 @@ class Job:
     targets: tuple[Target, ...]
 
 
-def scrape_jobs(running: set[str]) -> list[Job]:
+def scrape_jobs(running: set[str], layout: Layout | None = None) -> list[Job]:
     """One job per service, from the topology; exporters carry the instance they watch."""
     grouped: dict[str, list[topology.Component]] = {}
     for comp in topology.COMPONENTS:
@@ -82,7 +85,10 @@ def scrape_jobs(running: set[str]) -> list[Job]:
     jobs = []
     for service, comps in grouped.items():
         targets = tuple(
-            Target(f"{topology.HOST}:{c.scrape_port}", topology.EXPORTS.get(c.name, c.name))
+            Target(
+                f"{layout.host(c.name) if layout else topology.HOST}:{c.scrape_port}",
+                topology.EXPORTS.get(c.name, c.name),
+            )
             for c in comps
         )
         jobs.append(
@@ -105,31 +111,39 @@ def _write(dest: Path, text: str) -> None:
     tmp.replace(dest)
 
 
-def render_nginx(state: State) -> str:
-    def addr(name: str, port: str = "main") -> str:
-        return f"{topology.HOST}:{topology.component(name).ports[port]}"
+def _layout(where: State | Layout) -> Layout:
+    return where if isinstance(where, Layout) else Layout.local(where)
 
+
+def render_nginx(where: State | Layout) -> str:
+    layout = _layout(where)
     return _ENV.get_template("nginx/nginx.conf.j2").render(
-        worker_user="nobody nogroup" if os.geteuid() == 0 else None,
-        run=state.run / "nginx",
-        logs=state.logs,
+        mode=layout.mode,
+        # Locally the master runs as root when we are root: workers drop to nobody. The nginx
+        # image's binary is built with --user=nginx, so its workers drop by themselves.
+        worker_user="nobody nogroup" if layout.mode == "local" and os.geteuid() == 0 else None,
+        run=layout.run,
+        logs=layout.logs,
         rate_limit=RATE_LIMIT,
         rate_burst=RATE_BURST,
-        frontend=addr("frontend"),
-        http=addr("nginx"),
-        https=addr("nginx", "https"),
-        grpc=addr("nginx", "grpc"),
-        tls_cert=state.tls / "cert.pem",
-        tls_key=state.tls / "key.pem",
-        backends=[addr(name) for name in topology.BACKEND_INSTANCES],
+        frontend=layout.addr("frontend"),
+        http=layout.bind("nginx"),
+        https=layout.bind("nginx", "https"),
+        grpc=layout.bind("nginx", "grpc"),
+        status_allow=layout.status_allow,
+        tls_cert=layout.tls / "cert.pem",
+        tls_key=layout.tls / "key.pem",
+        backends=[layout.addr(name) for name in topology.BACKEND_INSTANCES],
     )
 
 
-def render_prometheus(state: State, running: set[str]) -> str:
+def render_prometheus(where: State | Layout, running: set[str]) -> str:
+    layout = _layout(where)
     return _ENV.get_template("prometheus/prometheus.yml.j2").render(
-        rules_dir=state.config / "rules",
-        alertmanager=f"{topology.HOST}:{topology.component('alertmanager').port}",
-        jobs=scrape_jobs(running),
+        mode=layout.mode,
+        rules_dir=layout.config / "rules",
+        alertmanager=layout.addr("alertmanager"),
+        jobs=scrape_jobs(running, layout),
     )
 
 
@@ -139,29 +153,36 @@ def render_supervisord(state: State, progs: Sequence[Program]) -> str:
     )
 
 
-def _render_alerting(state: State, options: Options, running: set[str]) -> None:
-    """Rules, Alertmanager, Loki, Promtail (`rules`) and Grafana (`dashboards`) configuration."""
+def _render_alerting(layout: Layout, rules_profile: RulesProfile, running: set[str]) -> None:
+    """Rules, Alertmanager, Loki and Promtail (`rules`) configuration into `layout.config`."""
     runbook_base = os.environ.get(RUNBOOK_BASE_ENV, (REPO / "docs" / "runbooks").as_uri())
-    rules_dir = state.config / "rules"
-    for old in rules_dir.glob("*.yml"):  # a profile switch must not leave the other's files
-        old.unlink()
-    rules.render_rules(options.rules.value, rules_dir, runbook_base=runbook_base)
+    rules_dir = layout.config / "rules"
+    if rules_dir.is_dir():  # a profile switch must not leave the other's files
+        for old in rules_dir.glob("*.yml"):
+            old.unlink()
+    rules.render_rules(rules_profile.value, rules_dir, runbook_base=runbook_base)
     rules.render_alertmanager(
-        state.config / "alertmanager.yml",
-        webhook_url=f"{topology.url('alertsink')}/webhook",
-        profile=options.rules.value,
+        layout.config / "alertmanager.yml",
+        webhook_url=f"{layout.url('alertsink')}/webhook",
+        profile=rules_profile.value,
     )
+    # compose.yaml names them .yaml, as the images' documentation does.
+    ext = "yml" if layout.mode == "local" else "yaml"
     if "loki" in running:
-        rules.render_loki(state.config / "loki.yml", state_dir=state.root)
+        rules.render_loki(layout.config / f"loki.{ext}", layout=layout)
     if "promtail" in running:
-        rules.render_promtail(state.config / "promtail.yml", state_dir=state.root)
-    if "grafana" in running:
-        state.secret("grafana-admin")
-        dashboards.render_grafana(
-            state.config,
-            state_dir=state.root,
-            admin_password_file=state.root / "secrets" / "grafana-admin",
-        )
+        rules.render_promtail(layout.config / f"promtail.{ext}", layout=layout)
+
+
+def render_all(state: State, options: Options) -> tuple[list[Program], list[Skipped]]:
+    """Write every configuration file into `<state>/config`; returns what will run."""
+    progs, skipped = programs(state, options)
+    running = {p.name for p in progs}
+    layout = Layout.local(state)
+    layout.run.mkdir(parents=True, exist_ok=True)
+    _write(state.config / "nginx.conf", render_nginx(layout))
+    _write(state.config / "prometheus.yml", render_prometheus(layout, running))
+    _render_alerting(layout, options.rules, running)
     if "grafana" in running:
         state.secret("grafana-admin")  # generated once, read by Grafana through $__file{}
         dashboards.render_grafana(
@@ -169,15 +190,22 @@ def _render_alerting(state: State, options: Options, running: set[str]) -> None:
             state_dir=state.root,
             admin_password_file=state.root / "secrets" / "grafana-admin",
         )
-
-
-def render_all(state: State, options: Options) -> tuple[list[Program], list[Skipped]]:
-    """Write every configuration file into `<state>/config`; returns what will run."""
-    progs, skipped = programs(state, options)
-    running = {p.name for p in progs}
-    (state.run / "nginx").mkdir(parents=True, exist_ok=True)
-    _write(state.config / "nginx.conf", render_nginx(state))
-    _write(state.config / "prometheus.yml", render_prometheus(state, running))
-    _render_alerting(state, options, running)
     _write(state.supervisor_conf, render_supervisord(state, progs))
     return progs, skipped
+
+
+async def render_compose(out: Path, rules_profile: RulesProfile) -> list[Path]:
+    """Write compose.yaml's configuration flat into `out` (mounted at /config); returns the files.
+
+    Needs no server binary, only openssl for nginx's certificate (kept when present). Every
+    component runs in compose, so every one is configured.
+    """
+    layout = Layout.compose(out)
+    running = set(topology.BY_NAME)
+    _write(layout.config / "nginx.conf", render_nginx(layout))
+    _write(layout.config / "prometheus.yml", render_prometheus(layout, running))
+    _render_alerting(layout, rules_profile, running)
+    dashboards.render_provisioning(layout)
+    layout.tls.mkdir(parents=True, exist_ok=True)
+    await tls.ensure_certificate(State(layout.config))  # State(out).tls is out/tls
+    return sorted(p for p in layout.config.rglob("*") if p.is_file())

@@ -17,6 +17,8 @@ from typing import Final, Literal
 import jinja2
 
 from mockinfra.common import topology
+from mockinfra.stack.layout import Layout
+from mockinfra.stack.state import State
 
 RulesProfileName = Literal["realistic", "fast"]
 
@@ -36,8 +38,11 @@ MEMORY_LIMITS: Final = MappingProxyType({"frontend": 256 * MIB, "backend": 256 *
 QUANTILES: Final = ("50", "95", "99")
 # gRPC traffic that is not the application's own: health checks, reflection, fault control.
 GRPC_APP_SELECTOR: Final = r'grpc_service!~"grpc\\..*|mockinfra\\.v1\\.FaultService"'
-# Server-side failure codes (go-grpc-prometheus convention); client mistakes are not counted.
-GRPC_ERROR_CODES: Final = "Unknown|DeadlineExceeded|Internal|Unavailable|DataLoss|ResourceExhausted"
+# Server-side failure codes as mockinfra.common labels them (`grpc.StatusCode.name`, e.g.
+# UNAVAILABLE); client mistakes (NOT_FOUND, INVALID_ARGUMENT) are not counted.
+GRPC_ERROR_CODES: Final = (
+    "UNKNOWN|DEADLINE_EXCEEDED|INTERNAL|UNAVAILABLE|DATA_LOSS|RESOURCE_EXHAUSTED"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,31 +211,48 @@ def log_sources() -> list[LogSource]:
     return sources
 
 
-def render_loki(dest: Path, *, state_dir: Path) -> Path:
+def _layout(state_dir: Path | None, layout: Layout | None) -> Layout:
+    if layout is not None:
+        return layout
+    if state_dir is None:
+        raise TypeError("give state_dir (local stack) or layout")
+    return Layout.local(State(state_dir))
+
+
+def render_loki(dest: Path, *, state_dir: Path | None = None, layout: Layout | None = None) -> Path:
     """Render Loki's config: filesystem storage under `state_dir`, 7 days of retention."""
+    where = _layout(state_dir, layout)
     loki = topology.component("loki")
     return _write(
         "loki/loki.yml.j2",
         dest,
         {
-            "state_dir": state_dir,
-            "host": topology.HOST,
+            "mode": where.mode,
+            "data_dir": where.loki_data,
+            "host": where.listen,
+            # The ring address Loki advertises to itself: one process, so loopback is right.
+            "instance_addr": topology.HOST,
             "http_port": loki.port,
             "grpc_port": loki.ports["grpc"],
         },
     )
 
 
-def render_promtail(dest: Path, *, state_dir: Path) -> Path:
+def render_promtail(
+    dest: Path, *, state_dir: Path | None = None, layout: Layout | None = None
+) -> Path:
     """Render Promtail's config: one job per component log file, labelled from topology."""
+    where = _layout(state_dir, layout)
     return _write(
         "promtail/promtail.yml.j2",
         dest,
         {
-            "state_dir": state_dir,
-            "host": topology.HOST,
+            "mode": where.mode,
+            "logs_dir": where.logs,
+            "positions_file": where.promtail_data / "positions.yaml",
+            "host": where.listen,
             "http_port": topology.component("promtail").port,
-            "loki_url": f"{topology.url('loki')}/loki/api/v1/push",
+            "loki_url": f"{where.url('loki')}/loki/api/v1/push",
             "sources": log_sources(),
         },
     )
