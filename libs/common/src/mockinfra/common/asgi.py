@@ -26,8 +26,14 @@ from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockinfra.common.errors import error_body, error_response
-from mockinfra.common.faults import MAX_TTL_SECONDS, FaultKind, InjectedFault
-from mockinfra.common.logging import request_id_var
+from mockinfra.common.faults import (
+    MAX_TTL_SECONDS,
+    FaultKind,
+    InjectedFault,
+    close_budget,
+    open_budget,
+)
+from mockinfra.common.logging import log_fast, request_id_var
 from mockinfra.common.runtime import Runtime
 from mockinfra.common.tracing import extract
 
@@ -119,24 +125,30 @@ class TelemetryMiddleware:
         start = time.perf_counter()
         method: str = scope["method"]
         incoming_id: str | None = None
-        carrier: dict[str, str] = {}
+        carrier: dict[str, str] | None = None
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 incoming_id = value.decode("latin-1")
             elif name == b"traceparent" or name == b"tracestate":
+                if carrier is None:
+                    carrier = {}
                 carrier[name.decode()] = value.decode("latin-1")
         request_id = request_id_from(incoming_id)
         id_token = request_id_var.set(request_id)
         route, inject = self._route(scope)
         status = 500
         fault_kind = ""
+        delay = 0.0
         id_header = (b"x-request-id", request_id.encode())
+        faults = self.faults
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message["headers"] = [*message.get("headers", ()), id_header]
+                if delay:
+                    await faults.pad(start, delay)  # the injected latency covers the handler
             await send(message)
 
         self.in_flight.inc()
@@ -146,10 +158,15 @@ class TelemetryMiddleware:
             kind=_SERVER,
             record_exception=True,
         )
+        budget = None
         try:
             with span_cm as span:
                 try:
-                    fault = await self.faults.before_call() if inject else None
+                    fault = None
+                    if inject:
+                        fault, delay = await faults.admit()
+                        if delay:
+                            budget = open_budget()
                     if fault is not None:
                         fault_kind = fault.kind.value
                         await self._send_fault(fault, request_id, send_with_id)
@@ -167,17 +184,20 @@ class TelemetryMiddleware:
                         if status >= 500:
                             span.set_status(trace.StatusCode.ERROR)
                     self.metrics.observe_http(method, route, status, elapsed)
+                    path: str = scope["path"]
                     extra: dict[str, Any] = {
                         "method": method,
-                        "path": scope["path"],
+                        "path": path,
                         "route": route,
                         "status_code": status,
                         "duration_ms": round(elapsed * 1000.0, 3),
                     }
                     if fault_kind:
                         extra["fault"] = fault_kind
-                    access_log.info("%s %s %d", method, scope["path"], status, extra=extra)
+                    log_fast(access_log, logging.INFO, f"{method} {path} {status}", extra)
         finally:
+            if budget is not None:
+                close_budget(budget)
             self.in_flight.dec()
             request_id_var.reset(id_token)
 

@@ -19,6 +19,7 @@ import random
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final
@@ -177,6 +178,34 @@ class LatencyProfile:
 
 
 NO_LATENCY: Final = LatencyProfile()
+
+
+class LatencyBudget:
+    """Per-call accumulator of time spent in downstream calls (see `FaultInjector.pad`)."""
+
+    __slots__ = ("downstream",)
+
+    def __init__(self) -> None:
+        self.downstream = 0.0
+
+
+_budget_var: ContextVar[LatencyBudget | None] = ContextVar("latency_budget", default=None)
+
+
+def open_budget() -> Token[LatencyBudget | None]:
+    """Start accounting downstream time for the current call (reset with `close_budget`)."""
+    return _budget_var.set(LatencyBudget())
+
+
+def close_budget(token: Token[LatencyBudget | None]) -> None:
+    _budget_var.reset(token)
+
+
+def add_downstream(seconds: float) -> None:
+    """A client records the time a call took, when the calling request has a budget."""
+    budget = _budget_var.get()
+    if budget is not None:
+        budget.downstream += seconds
 
 
 # --- run-time faults --------------------------------------------------------------------------
@@ -410,6 +439,18 @@ class FaultInjector:
 
     async def before_call(self) -> InjectedFault | None:
         """Apply hang, timeout and latency, then decide a random error (None: proceed)."""
+        fault, delay = await self.admit()
+        if delay > 0.0:
+            await asyncio.sleep(delay)
+        return fault
+
+    async def admit(self) -> tuple[InjectedFault | None, float]:
+        """Like `before_call`, but a proceeding call gets its latency back instead of a sleep.
+
+        Returns (fault, delay): with a fault the delay has been slept already (0 is returned);
+        without one the caller runs its handler, then `pad`s to the delay, so the latency a
+        client observes is the sampled one rather than the sample plus the service's own work.
+        """
         if time.time() >= self._next_expiry:
             self._expire()
         faults = self._faults
@@ -421,26 +462,44 @@ class FaultInjector:
                 seconds = timeout.param("seconds", 10.0)
                 self._record(FaultKind.TIMEOUT, f"injected timeout after {seconds:g} s")
                 await asyncio.sleep(seconds)
-                return InjectedFault(
-                    FaultKind.TIMEOUT,
-                    f"injected timeout: no answer within {seconds:g} s",
-                    http_status=504,
-                    grpc_code=grpc.StatusCode.DEADLINE_EXCEEDED,
+                return (
+                    InjectedFault(
+                        FaultKind.TIMEOUT,
+                        f"injected timeout: no answer within {seconds:g} s",
+                        http_status=504,
+                        grpc_code=grpc.StatusCode.DEADLINE_EXCEEDED,
+                    ),
+                    0.0,
                 )
+        delay = 0.0
         latency = self._latency
         if latency.mean_ms > 0.0:
             delay = latency.sample(self._latency_rng)
             if FaultKind.LATENCY in faults:
                 # Counted, logged at debug only: one line per delayed call would drown the logs.
                 self.metrics.fault_injected(FaultKind.LATENCY)
-            await asyncio.sleep(delay)
         rate = self._error_rate
         if rate > 0.0 and self._error_rng.random() < rate:
             status = self._error_rng.choice(_ERROR_STATUSES)
+            if delay > 0.0:
+                await asyncio.sleep(delay)
             message = f"injected error ({status})"
             self._record(FaultKind.ERROR_RATE, message)
-            return InjectedFault(FaultKind.ERROR_RATE, message, http_status=status)
-        return None
+            return InjectedFault(FaultKind.ERROR_RATE, message, http_status=status), 0.0
+        return None, delay
+
+    @staticmethod
+    async def pad(started: float, delay: float) -> None:
+        """Sleep what is left of `delay` since `started` (`time.perf_counter()`), if anything.
+
+        Time the handler spent waiting on downstream calls (`LatencyBudget.downstream`,
+        added by the gRPC client) does not count: a caller's latency is its own delay plus
+        what its dependencies took, as the fault model composes them.
+        """
+        budget = _budget_var.get()
+        spent = time.perf_counter() - started - (budget.downstream if budget else 0.0)
+        if delay > spent:
+            await asyncio.sleep(delay - spent)
 
     def check_dependency(self, dependency: str) -> None:
         """Raise DependencyFault while the dependency's failure fault is set."""
