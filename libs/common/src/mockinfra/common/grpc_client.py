@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -10,10 +11,11 @@ from typing import Any, Final
 import grpc
 from opentelemetry import trace
 
+from mockinfra.common.faults import add_downstream
 from mockinfra.common.grpc_server import split_method
 from mockinfra.common.logging import request_id_var
 from mockinfra.common.runtime import Runtime
-from mockinfra.common.tracing import inject
+from mockinfra.common.tracing import inject, spans_recorded
 
 _CLIENT = trace.SpanKind.CLIENT
 
@@ -54,9 +56,9 @@ class TelemetryClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type:
     def __init__(self, rt: Runtime) -> None:
         self.metrics = rt.metrics
         self.tracer = rt.tracer
-        self._labels: dict[str, tuple[str, str, Any, Any]] = {}
+        self._labels: dict[str, tuple[str, str, Any, Any, Any]] = {}
 
-    def _for(self, method: str) -> tuple[str, str, Any, Any]:
+    def _for(self, method: str) -> tuple[str, str, Any, Any, Any]:
         found = self._labels.get(method)
         if found is None:
             service, name = split_method(method)
@@ -66,6 +68,7 @@ class TelemetryClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type:
                 name,
                 m.child(m.grpc_client_started_total, "unary", service, name),
                 m.child(m.grpc_client_handling_seconds, "unary", service, name),
+                m.child(m.grpc_client_handled_total, "unary", service, name, "OK"),
             )
             self._labels[method] = found
         return found
@@ -78,24 +81,33 @@ class TelemetryClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type:
     ) -> Any:
         method = client_call_details.method
         method = method.decode() if isinstance(method, bytes) else method
-        service, name, started, seconds = self._for(method)
+        service, name, started, seconds, handled_ok = self._for(method)
         start = time.perf_counter()
         started.inc()
         code = "UNKNOWN"
-        with self.tracer.start_as_current_span(
-            method[1:], kind=_CLIENT, record_exception=False, set_status_on_exception=False
-        ) as span:
-            metadata = list(client_call_details.metadata or ())
+        # A client span only when spans are recorded; otherwise the caller's span context (same
+        # trace id, valid ids for logs) is what propagates, and no span is built per call.
+        recording = spans_recorded() or trace.get_current_span().is_recording()
+        span_cm = (
+            self.tracer.start_as_current_span(
+                method[1:], kind=_CLIENT, record_exception=False, set_status_on_exception=False
+            )
+            if recording
+            else contextlib.nullcontext(trace.INVALID_SPAN)
+        )
+        with span_cm as span:
+            metadata = grpc.aio.Metadata(*(client_call_details.metadata or ()))
             carrier: dict[str, str] = {}
             inject(carrier)
-            metadata.extend(carrier.items())
+            for key, value in carrier.items():
+                metadata.add(key, value)
             rid = request_id_var.get()
-            if rid and not any(k == "x-request-id" for k, _ in metadata):
-                metadata.append(("x-request-id", rid))
+            if rid and "x-request-id" not in metadata:
+                metadata.add("x-request-id", rid)
             details = grpc.aio.ClientCallDetails(
                 client_call_details.method,
                 client_call_details.timeout,
-                grpc.aio.Metadata(*metadata),
+                metadata,
                 client_call_details.credentials,
                 client_call_details.wait_for_ready,
             )
@@ -110,10 +122,15 @@ class TelemetryClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type:
                 code = exc.code().name
                 raise
             finally:
-                self.metrics.child(
-                    self.metrics.grpc_client_handled_total, "unary", service, name, code
-                ).inc()
-                seconds.observe(time.perf_counter() - start)
+                if code == "OK":
+                    handled_ok.inc()
+                else:
+                    self.metrics.child(
+                        self.metrics.grpc_client_handled_total, "unary", service, name, code
+                    ).inc()
+                elapsed = time.perf_counter() - start
+                seconds.observe(elapsed)
+                add_downstream(elapsed)
 
 
 def client_interceptors(rt: Runtime) -> list[grpc.aio.ClientInterceptor]:

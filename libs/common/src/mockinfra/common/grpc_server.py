@@ -1,15 +1,16 @@
 """gRPC server side: one telemetry interceptor and `serve()`, the standard server of a service.
 
 The interceptor applies, per unary call: trace context from metadata and a server span, the
-request id (`x-request-id` or a new one), go-grpc-prometheus metrics, and fault injection
-(`FaultInjector.before_call`; an injected fault aborts with its code and trailing metadata
-`x-fault-injected: <kind>`). Health and reflection calls pass straight through.
+request id (`x-request-id` or a new one), one initial metadata (`x-instance`, `x-request-id` and
+the service's own pairs, sent first so that every answer, errors included, says who answered),
+go-grpc-prometheus metrics, and fault injection (`FaultInjector.admit`; an injected fault aborts
+with its code and trailing metadata `x-fault-injected: <kind>`; injected latency is a budget for
+the whole call, padded after the handler). Health and reflection calls pass straight through.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import time
@@ -48,6 +49,7 @@ SERVER_OPTIONS: Final = (
 
 log = logging.getLogger("mockinfra.grpc")
 _Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
+Metadata: TypeAlias = tuple[tuple[str, str], ...]
 
 
 def split_method(full_method: str) -> tuple[str, str]:
@@ -56,15 +58,26 @@ def split_method(full_method: str) -> tuple[str, str]:
     return service or "unknown", method or full_method
 
 
+def _bytes_or(serializer: Callable[[Any], bytes] | None) -> Callable[[Any], bytes] | None:
+    """The method's serializer, letting a handler return already serialised bytes (a cache)."""
+    if serializer is None:
+        return None
+
+    def serialize(response: Any) -> bytes:
+        return response if isinstance(response, bytes) else serializer(response)
+
+    return serialize
+
+
 class TelemetryServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     """Metrics, span, request id and injected faults for every unary-unary method."""
 
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: Runtime, *, initial_metadata: Metadata = ()) -> None:
         self.rt = rt
         self.metrics = rt.metrics
         self.faults = rt.faults
         self.tracer = rt.tracer
-        self.instance_md = (INSTANCE_METADATA, rt.settings.instance)
+        self.initial_md: Metadata = ((INSTANCE_METADATA, rt.settings.instance), *initial_metadata)
         # method -> (handler from continuation, wrapped handler): wrappers are built once.
         self._wrapped: dict[str, tuple[_Handler, _Handler]] = {}
 
@@ -83,7 +96,7 @@ class TelemetryServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[ty
         wrapped = grpc.unary_unary_rpc_method_handler(
             self._wrap(method, handler.unary_unary),
             request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
+            response_serializer=_bytes_or(handler.response_serializer),
         )
         self._wrapped[method] = (handler, wrapped)
         return wrapped
@@ -96,55 +109,62 @@ class TelemetryServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[ty
         started = m.child(m.grpc_server_started_total, "unary", service, method)
         seconds = m.child(m.grpc_server_handling_seconds, "unary", service, method)
         handled = m.grpc_server_handled_total
-        faults, tracer, instance_md = self.faults, self.tracer, self.instance_md
-
-        async def _send_instance(context: grpc.aio.ServicerContext[Any, Any], rid: str) -> None:
-            # UsageError: the handler already sent its own initial metadata; keep those.
-            with contextlib.suppress(grpc.aio.UsageError):
-                await context.send_initial_metadata((instance_md, ("x-request-id", rid)))
+        faults, tracer, initial_md = self.faults, self.tracer, self.initial_md
+        handled_ok = m.child(handled, "unary", service, method, "OK")
+        span_name = full_method[1:]
 
         async def unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             start = time.perf_counter()
             incoming: str | None = None
-            carrier: dict[str, str] = {}
+            carrier: dict[str, str] | None = None
             for key, value in context.invocation_metadata() or ():
                 if key == "x-request-id":
                     incoming = str(value)
                 elif key == "traceparent" or key == "tracestate":
+                    if carrier is None:
+                        carrier = {}
                     carrier[key] = str(value)
             rid = request_id_from(incoming)
             token = request_id_var.set(rid)
             started.inc()
             code = "OK"
+            delay = 0.0
             try:
+                # One initial metadata, before anything can fail: it commits the call (so the
+                # client's UNAVAILABLE retry never hides an injected error) and names the
+                # instance on every answer.
+                await context.send_initial_metadata((*initial_md, ("x-request-id", rid)))
                 with tracer.start_as_current_span(
-                    full_method[1:],
+                    span_name,
                     context=extract(carrier) if carrier else None,
                     kind=_SERVER,
                     record_exception=False,
                     set_status_on_exception=False,
                 ) as span:
                     try:
-                        fault = await faults.before_call() if inject else None
-                        if fault is not None:
-                            raise fault
+                        if inject:
+                            fault, delay = await faults.admit()
+                            if fault is not None:
+                                raise fault
                         response = await behaviour(request, context)
-                        await _send_instance(context, rid)
                         status = context.code()
                         if status is not None and status is not grpc.StatusCode.OK:
                             code = status.name if isinstance(status, grpc.StatusCode) else "UNKNOWN"
+                        if delay:
+                            await faults.pad(start, delay)
                         return response
                     except InjectedFault as exc:
                         code = exc.grpc_code.name
                         if span.is_recording():
                             span.set_attribute("fault", exc.kind.value)
                             span.set_status(trace.StatusCode.ERROR, exc.message)
-                        await _send_instance(context, rid)
                         context.set_trailing_metadata(((FAULT_METADATA, exc.kind.value),))
                         await context.abort(exc.grpc_code, exc.message)
                     except grpc.aio.AbortError:
                         status = context.code()
                         code = status.name if isinstance(status, grpc.StatusCode) else "UNKNOWN"
+                        if delay:
+                            await faults.pad(start, delay)
                         raise
                     except asyncio.CancelledError:
                         code = "CANCELLED"
@@ -158,16 +178,21 @@ class TelemetryServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[ty
                         raise
             finally:
                 elapsed = time.perf_counter() - start
-                m.child(handled, "unary", service, method, code).inc()
+                if code == "OK":
+                    handled_ok.inc()
+                else:
+                    m.child(handled, "unary", service, method, code).inc()
                 seconds.observe(elapsed)
                 request_id_var.reset(token)
 
         return unary
 
 
-def server_interceptors(rt: Runtime) -> list[grpc.aio.ServerInterceptor[Any, Any]]:
-    """The interceptors every gRPC mock service installs."""
-    return [TelemetryServerInterceptor(rt)]
+def server_interceptors(
+    rt: Runtime, *, initial_metadata: Metadata = ()
+) -> list[grpc.aio.ServerInterceptor[Any, Any]]:
+    """The interceptors every gRPC mock service installs (`initial_metadata`: its own pairs)."""
+    return [TelemetryServerInterceptor(rt, initial_metadata=initial_metadata)]
 
 
 Register = Callable[[grpc.aio.Server], Iterable[str] | None]
@@ -194,11 +219,20 @@ class RunningServer:
 
 
 async def start_server(
-    rt: Runtime, register: Register, *, port: int | None = None, metrics: bool = True
+    rt: Runtime,
+    register: Register,
+    *,
+    port: int | None = None,
+    metrics: bool = True,
+    initial_metadata: Metadata = (),
 ) -> RunningServer:
-    """Build and start the server; `port=0` picks a free port (tests)."""
+    """Build and start the server; `port=0` picks a free port (tests).
+
+    `initial_metadata`: pairs the service adds to the one initial metadata of every call.
+    """
     s = rt.settings
-    server = grpc.aio.server(interceptors=server_interceptors(rt), options=SERVER_OPTIONS)
+    interceptors = server_interceptors(rt, initial_metadata=initial_metadata)
+    server = grpc.aio.server(interceptors=interceptors, options=SERVER_OPTIONS)
     names = tuple(register(server) or ())
     faults_pb2_grpc.add_FaultServiceServicer_to_server(FaultServicer(rt), server)
     health = health_aio.HealthServicer()

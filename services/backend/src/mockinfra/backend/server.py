@@ -80,7 +80,13 @@ async def start(
     rt = rt or Runtime.create(settings)
     backend = Backend(rt, settings)
     await backend.start()
-    running = await start_server(rt, _register(backend), port=port, metrics=metrics)  # type: ignore[arg-type]
+    running = await start_server(
+        rt,
+        _register(backend),  # type: ignore[arg-type]
+        port=port,
+        metrics=metrics,
+        initial_metadata=backend.metadata,
+    )
     health = running.health
 
     async def set_serving(serving: bool) -> None:

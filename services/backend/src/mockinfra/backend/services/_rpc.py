@@ -1,7 +1,6 @@
 """What every backend RPC does around its business logic.
 
-`@rpc` sends `x-backend-instance` as initial metadata (so the caller knows who answered, even on
-errors) and turns the few domain exceptions into status codes: bad input INVALID_ARGUMENT,
+`@rpc` turns the few domain exceptions into status codes: bad input INVALID_ARGUMENT,
 unknown ids NOT_FOUND, an unreachable dependency UNAVAILABLE; an injected dependency failure is
 also UNAVAILABLE, marked with `x-fault-injected` trailing metadata.
 """
@@ -18,7 +17,6 @@ import grpc
 from mockinfra.backend.cache import CacheUnavailable
 from mockinfra.backend.db import DatabaseUnavailable
 from mockinfra.common.faults import InjectedFault
-from mockinfra.common.logging import request_id_var
 
 if TYPE_CHECKING:
     from mockinfra.backend.app import Backend
@@ -47,15 +45,15 @@ Handler = Callable[[S, Req, Ctx], Awaitable[Resp]]
 
 
 def rpc(method: Handler[S, Req, Resp]) -> Handler[S, Req, Resp]:
-    """Wrap a unary handler with the instance metadata and the error mapping."""
+    """Wrap a unary handler with the error mapping.
+
+    The instance metadata (`x-backend-instance`) is not sent here: the common server
+    interceptor sends it with its own pairs in the call's one initial metadata, before any
+    abort (`server.start` passes `Backend.metadata`).
+    """
 
     @functools.wraps(method)
     async def wrapper(self: S, request: Req, context: Ctx) -> Resp:
-        # Sent here, before any abort, so errors say who answered too; the interceptor's own
-        # `x-instance` and `x-request-id` go along, as it cannot add them once these are sent.
-        await context.send_initial_metadata(
-            (*self.backend.metadata, ("x-request-id", request_id_var.get() or ""))
-        )
         try:
             return await method(self, request, context)
         except InvalidArgument as exc:
