@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Callable, Sequence
-from typing import Any, Final
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Final, TypeAlias, TypeVar
 
 import grpc
 from opentelemetry import trace
@@ -18,6 +20,7 @@ from mockinfra.common.runtime import Runtime
 from mockinfra.common.tracing import inject, spans_recorded
 
 _CLIENT = trace.SpanKind.CLIENT
+T = TypeVar("T")
 
 # Retry UNAVAILABLE (a backend restarting, a connection reset) a couple of times; only for
 # idempotent calls (reads, fault control).
@@ -50,15 +53,25 @@ RETRY_OPTIONS: Final = (
 )
 
 
-class TelemetryClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[type-arg]
-    """grpc_client_* metrics, a client span, and W3C context + x-request-id in metadata."""
+_Labels: TypeAlias = tuple[str, str, Any, Any, Any]
+
+
+class ClientTelemetry:
+    """What every client call records and sends, shared by the interceptor and direct callers.
+
+    `grpc_client_*` metrics (children looked up once per method), a client span only when spans
+    are recorded, and the W3C context plus `x-request-id` as outgoing metadata. `unary()` applies
+    it around one call without grpc.aio's interceptor machinery (a task and an intercepted call
+    object per call): the frontend's typed client calls it directly.
+    """
 
     def __init__(self, rt: Runtime) -> None:
         self.metrics = rt.metrics
         self.tracer = rt.tracer
-        self._labels: dict[str, tuple[str, str, Any, Any, Any]] = {}
+        self._labels: dict[str, _Labels] = {}
 
-    def _for(self, method: str) -> tuple[str, str, Any, Any, Any]:
+    def labels(self, method: str) -> _Labels:
+        """(service, method name, started, seconds, handled OK) for '/pkg.Service/Method'."""
         found = self._labels.get(method)
         if found is None:
             service, name = split_method(method)
@@ -73,6 +86,79 @@ class TelemetryClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type:
             self._labels[method] = found
         return found
 
+    def span(self, method: str) -> AbstractContextManager[trace.Span]:
+        """A client span only when spans are recorded; otherwise the caller's span context
+        (same trace id, valid ids for logs) is what propagates, and no span is built per call."""
+        if spans_recorded() or trace.get_current_span().is_recording():
+            return self.tracer.start_as_current_span(
+                method[1:], kind=_CLIENT, record_exception=False, set_status_on_exception=False
+            )
+        return contextlib.nullcontext(trace.INVALID_SPAN)
+
+    @staticmethod
+    def outgoing(metadata: Iterable[tuple[str, str | bytes]] = ()) -> list[tuple[str, str | bytes]]:
+        """The caller's metadata plus trace context and `x-request-id` (unless it has one)."""
+        carrier: dict[str, str] = {}
+        inject(carrier)
+        pairs: list[tuple[str, str | bytes]] = [*metadata, *carrier.items()]
+        rid = request_id_var.get()
+        if rid and not any(key == "x-request-id" for key, _ in pairs):
+            pairs.append(("x-request-id", rid))
+        return pairs
+
+    def finish(self, labels: _Labels, code: str, start: float) -> None:
+        """Record one finished call (its code name) and its time as downstream time."""
+        if code == "OK":
+            labels[4].inc()
+        else:
+            m = self.metrics
+            m.child(m.grpc_client_handled_total, "unary", labels[0], labels[1], code).inc()
+        elapsed = time.perf_counter() - start
+        labels[3].observe(elapsed)
+        add_downstream(elapsed)
+
+    async def unary(
+        self,
+        method: str,
+        multicallable: grpc.aio.UnaryUnaryMultiCallable[Any, T],
+        request: Any,
+        *,
+        deadline: float | None,
+    ) -> tuple[T, grpc.aio.Metadata | None]:
+        """Call `multicallable` (the stub attribute for `method`) with `deadline` seconds.
+
+        Returns the reply and the initial metadata; a failure is recorded, then its
+        `AioRpcError` raised unchanged.
+        """
+        labels = self.labels(method)
+        start = time.perf_counter()
+        labels[2].inc()
+        code = "UNKNOWN"
+        with self.span(method) as span:
+            try:
+                call = multicallable(request, timeout=deadline, metadata=self.outgoing())
+                reply: T = await call
+                initial = await call.initial_metadata()
+                code = "OK"
+                return reply, initial
+            except grpc.aio.AioRpcError as exc:
+                code = exc.code().name
+                if span.is_recording():
+                    span.set_status(trace.StatusCode.ERROR, code)
+                raise
+            except asyncio.CancelledError:
+                code = "CANCELLED"
+                raise
+            finally:
+                self.finish(labels, code, start)
+
+
+class TelemetryClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[type-arg]
+    """`ClientTelemetry` as a grpc.aio interceptor, for channels whose callers use bare stubs."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.telemetry = ClientTelemetry(rt)
+
     async def intercept_unary_unary(
         self,
         continuation: Callable[[grpc.aio.ClientCallDetails, Any], Any],
@@ -81,33 +167,16 @@ class TelemetryClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type:
     ) -> Any:
         method = client_call_details.method
         method = method.decode() if isinstance(method, bytes) else method
-        service, name, started, seconds, handled_ok = self._for(method)
+        telemetry = self.telemetry
+        labels = telemetry.labels(method)
         start = time.perf_counter()
-        started.inc()
+        labels[2].inc()
         code = "UNKNOWN"
-        # A client span only when spans are recorded; otherwise the caller's span context (same
-        # trace id, valid ids for logs) is what propagates, and no span is built per call.
-        recording = spans_recorded() or trace.get_current_span().is_recording()
-        span_cm = (
-            self.tracer.start_as_current_span(
-                method[1:], kind=_CLIENT, record_exception=False, set_status_on_exception=False
-            )
-            if recording
-            else contextlib.nullcontext(trace.INVALID_SPAN)
-        )
-        with span_cm as span:
-            metadata = grpc.aio.Metadata(*(client_call_details.metadata or ()))
-            carrier: dict[str, str] = {}
-            inject(carrier)
-            for key, value in carrier.items():
-                metadata.add(key, value)
-            rid = request_id_var.get()
-            if rid and "x-request-id" not in metadata:
-                metadata.add("x-request-id", rid)
+        with telemetry.span(method) as span:
             details = grpc.aio.ClientCallDetails(
                 client_call_details.method,
                 client_call_details.timeout,
-                metadata,
+                grpc.aio.Metadata(*telemetry.outgoing(client_call_details.metadata or ())),
                 client_call_details.credentials,
                 client_call_details.wait_for_ready,
             )
@@ -122,15 +191,7 @@ class TelemetryClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type:
                 code = exc.code().name
                 raise
             finally:
-                if code == "OK":
-                    handled_ok.inc()
-                else:
-                    self.metrics.child(
-                        self.metrics.grpc_client_handled_total, "unary", service, name, code
-                    ).inc()
-                elapsed = time.perf_counter() - start
-                seconds.observe(elapsed)
-                add_downstream(elapsed)
+                telemetry.finish(labels, code, start)
 
 
 def client_interceptors(rt: Runtime) -> list[grpc.aio.ClientInterceptor]:
@@ -144,18 +205,21 @@ def insecure_channel(
     *,
     retries: bool = False,
     options: Sequence[tuple[str, Any]] = (),
+    interceptors: bool = True,
 ) -> grpc.aio.Channel:
     """A grpc.aio channel with the telemetry interceptors and keepalive.
 
     `retries=True` retries UNAVAILABLE twice (for idempotent calls). Off by default: an
     injected UNAVAILABLE would otherwise be hidden from the caller and its error rate.
+    `interceptors=False` for a caller that applies `ClientTelemetry.unary` to every call itself.
     """
     merged: dict[str, Any] = dict(CHANNEL_OPTIONS)
     if retries:
         merged.update(RETRY_OPTIONS)
     merged.update(dict(options))
+    chain = client_interceptors(rt) if interceptors else None
     return grpc.aio.insecure_channel(
         target,
         options=list(merged.items()),
-        interceptors=client_interceptors(rt),  # type: ignore[arg-type,list-item]
+        interceptors=chain,  # type: ignore[arg-type]
     )

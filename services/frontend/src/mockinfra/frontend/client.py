@@ -2,7 +2,9 @@
 
 Routes call keyword-only methods and get a `Reply` (the message and which backend instance
 answered) or a `BackendError` carrying the gRPC status, the instance and the injected-fault mark.
-Every call carries a deadline.
+Every call carries a deadline. The channel has no interceptors: `_call` applies the common
+`ClientTelemetry` (metrics, trace context, request id) itself, which saves grpc.aio's
+interceptor machinery (a task and an intercepted call object per call).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any, Final, Generic, Literal, TypeVar
 import grpc
 from google.protobuf import struct_pb2
 
+from mockinfra.common.grpc_client import ClientTelemetry
 from mockinfra.v1 import backend_pb2, backend_pb2_grpc, faults_pb2, faults_pb2_grpc
 
 INSTANCE_KEY: Final = "x-backend-instance"
@@ -101,9 +104,15 @@ class BackendClient:
     """The backend API over one shared channel (nginx's gRPC load balancer)."""
 
     def __init__(
-        self, channel: grpc.aio.Channel, *, deadline: float, trigger_deadline: float
+        self,
+        channel: grpc.aio.Channel,
+        *,
+        telemetry: ClientTelemetry,
+        deadline: float,
+        trigger_deadline: float,
     ) -> None:
         self.channel = channel
+        self.telemetry = telemetry
         self.deadline = deadline
         self.trigger_deadline = trigger_deadline
         self._data = backend_pb2_grpc.DataServiceStub(channel)
@@ -111,6 +120,18 @@ class BackendClient:
         self._queue = backend_pb2_grpc.QueueServiceStub(channel)
         self._status = backend_pb2_grpc.StatusServiceStub(channel)
         self._faults = faults_pb2_grpc.FaultServiceStub(channel)
+        # Stub attribute -> its full method name ('/pkg.Service/Method'), for the telemetry.
+        self._methods: dict[object, str] = {}
+        for stub, module, name in (
+            (self._data, backend_pb2, "DataService"),
+            (self._users, backend_pb2, "UserService"),
+            (self._queue, backend_pb2, "QueueService"),
+            (self._status, backend_pb2, "StatusService"),
+            (self._faults, faults_pb2, "FaultService"),
+        ):
+            service = module.DESCRIPTOR.services_by_name[name]
+            for method in service.methods:
+                self._methods[getattr(stub, method.name)] = f"/{service.full_name}/{method.name}"
 
     async def _call(
         self,
@@ -118,10 +139,10 @@ class BackendClient:
         request: Any,
         deadline: float | None = None,
     ) -> Reply[T]:
-        call = method(request, timeout=deadline or self.deadline)
         try:
-            message: T = await call
-            initial = await call.initial_metadata()
+            message, initial = await self.telemetry.unary(
+                self._methods[method], method, request, deadline=deadline or self.deadline
+            )
         except grpc.aio.AioRpcError as exc:
             raise _error(exc) from None
         return Reply(message, _instance(initial))
