@@ -19,7 +19,7 @@ from mockinfra.common.asgi import TelemetryMiddleware, fault_admin_router, metri
 from mockinfra.common.grpc_client import ClientTelemetry, insecure_channel
 from mockinfra.common.runtime import Runtime
 from mockinfra.frontend import errors
-from mockinfra.frontend.api.main import api_router
+from mockinfra.frontend.api.main import api_routers
 from mockinfra.frontend.api.routes.health import VERSION
 from mockinfra.frontend.api.routes.pages import PAGES
 from mockinfra.frontend.client import BackendClient
@@ -80,7 +80,8 @@ def create_app(rt: Runtime | None = None) -> FastAPI:
         rt.metrics.child(rt.metrics.page_views_total, page)
 
     errors.install(app)
-    app.include_router(api_router)
+    for router in api_routers:
+        app.include_router(router)
     app.include_router(fault_admin_router(rt))
 
     @app.get("/metrics", include_in_schema=False)

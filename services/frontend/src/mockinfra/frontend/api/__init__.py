@@ -1,1 +1,1 @@
-"""The HTTP API: one router per resource under `routes`, gathered in `main.api_router`."""
+"""The HTTP API: one router per resource under `routes`, gathered in `main.api_routers`."""
