@@ -102,7 +102,7 @@ class ClientTelemetry:
         inject(carrier)
         pairs: list[tuple[str, str | bytes]] = [*metadata, *carrier.items()]
         rid = request_id_var.get()
-        if rid and not any(key == "x-request-id" for key, _ in pairs):
+        if rid and (not metadata or all(key != "x-request-id" for key, _ in pairs)):
             pairs.append(("x-request-id", rid))
         return pairs
 

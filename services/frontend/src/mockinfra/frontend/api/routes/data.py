@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated, Final
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from mockinfra.frontend import convert
 from mockinfra.frontend.api.routes.common import GATEWAY_PREFIX, error_responses
-from mockinfra.frontend.deps import BackendDep
+from mockinfra.frontend.deps import BackendDep, backend_of
 from mockinfra.frontend.responses import gateway_json
 from mockinfra.frontend.schemas import DataCreate, DataDeleted, DataItem, DataList, DataUpdate
 
@@ -32,8 +32,11 @@ ItemId = Annotated[int, Path(alias="id", ge=1, le=INT64_MAX)]
 
 @router.get("", response_model=DataList)
 async def list_data(
-    backend: BackendDep, limit: Limit = 100, offset: Offset = 0, nocache: NoCache = False
+    request: Request, limit: Limit = 100, offset: Offset = 0, nocache: NoCache = False
 ) -> Response:
+    # The hot path takes the client from the request rather than through `BackendDep`: a
+    # sub-dependency is a second dependency solve per request (3% of the frontend's CPU).
+    backend = backend_of(request)
     reply = await backend.list_data(limit=limit, offset=offset, nocache=nocache)
     return gateway_json(reply, convert.data_list(reply.message))
 
