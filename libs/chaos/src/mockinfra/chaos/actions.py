@@ -338,6 +338,10 @@ class SqlLoadStep:
     pause_seconds: float
     slow_sessions: int
     slow_seconds: float
+    # Clients looping on uncached reads through the frontend: with the table locked each one
+    # holds a backend pool connection until its deadline, so the pools fill (4 req/s of
+    # background traffic alone peaks at 3-4 of 10 connections).
+    readers: int = 0
     lock: TableLock | None = None
     _slow: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -349,11 +353,20 @@ class SqlLoadStep:
             dsn = database_urls(ctx.state)[0]
             self._slow = [
                 asyncio.create_task(self._slow_loop(dsn)) for _ in range(self.slow_sessions)
-            ]
+            ] + [asyncio.create_task(self._reader(ctx.http)) for _ in range(self.readers)]
         return (
             f"lock on {self.table or '-'} ({self.hold_seconds:g}s on/{self.pause_seconds:g}s off), "
-            f"{self.slow_sessions} slow_query_simulation({self.slow_seconds:g}) sessions"
+            f"{self.slow_sessions} slow_query_simulation({self.slow_seconds:g}) sessions, "
+            f"{self.readers} uncached readers"
         )
+
+    async def _reader(self, http: httpx.AsyncClient) -> None:
+        url = f"{topology.url('frontend')}/api/backend/data?limit=10&nocache=true"
+        while True:
+            try:
+                await http.get(url, timeout=30.0)
+            except httpx.HTTPError:
+                await asyncio.sleep(0.5)  # the frontend is down or refusing: do not spin
 
     async def _slow_loop(self, dsn: str) -> None:
         conn = await asyncpg.connect(dsn, timeout=10)
@@ -517,6 +530,7 @@ def build(action: str, spec: Mapping[str, Any]) -> Step:
             pause_seconds=float(params.get("pause_seconds", 0)),
             slow_sessions=int(params.get("slow_sessions", 0)),
             slow_seconds=float(params.get("slow_seconds", 2)),
+            readers=int(params.get("readers", 0)),
         )
     if action == "disk_fill":
         return DiskFillStep(int(params.get("size_mb", 1024)))
