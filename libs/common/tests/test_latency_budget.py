@@ -19,7 +19,7 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     async def fake_sleep(seconds: float) -> None:
         requested.append(seconds)
 
-    monkeypatch.setattr(faults_module.asyncio, "sleep", fake_sleep)
+    monkeypatch.setattr(f"{faults_module.__name__}.asyncio.sleep", fake_sleep)
     return requested
 
 
