@@ -320,12 +320,31 @@ def wait_for_valkey(host: str, port: int, timeout: float = 30.0) -> None:
 
 
 class _Process:
-    """One server child process, started from an argv and stopped by its pid."""
+    """One server child process in its own folder, started from an argv and stopped by its pid."""
 
-    def __init__(self, name: str, log: Path) -> None:
+    def __init__(self, name: str, root: Path) -> None:
         self.name = name
-        self.log = log
+        self.root = root
+        self.log = root / f"{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> object:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def cleanup(self) -> None:
+        """Stop the server and remove its folder."""
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()
 
     def _spawn(self, argv: Sequence[str], **kwargs: Any) -> None:
         with self.log.open("ab") as out:
@@ -366,9 +385,9 @@ class PostgresServer(_Process):
     """
 
     def __init__(self, *, port: int | None = None, root: Path | None = None) -> None:
-        self.root = Path(root or tempfile.mkdtemp(prefix="mockinfra-pg-"))
-        self.root.chmod(0o755)
-        super().__init__("postgres", self.root / "postgres.log")
+        folder = Path(root or tempfile.mkdtemp(prefix="mockinfra-pg-"))
+        folder.chmod(0o755)
+        super().__init__("postgres", folder)
         self.port = port or free_port()
         self.datadir = self.root / "data"
         self.run_as = default_postgres_user()
@@ -405,24 +424,12 @@ class PostgresServer(_Process):
         """Fast shutdown (SIGINT): aborts open sessions, like a crash the app must survive."""
         self._stop(signal.SIGINT)
 
-    def cleanup(self) -> None:
-        self.stop()
-        shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.cleanup()
-
 
 class ValkeyServer(_Process):
     """A throwaway Valkey/Redis server for tests; `stop()` and `start()` keep its port."""
 
     def __init__(self, *, port: int | None = None, root: Path | None = None) -> None:
-        self.root = Path(root or tempfile.mkdtemp(prefix="mockinfra-valkey-"))
-        super().__init__("valkey", self.root / "valkey.log")
+        super().__init__("valkey", Path(root or tempfile.mkdtemp(prefix="mockinfra-valkey-")))
         self.port = port or free_port()
 
     @property
@@ -441,17 +448,6 @@ class ValkeyServer(_Process):
 
     def stop(self) -> None:
         self._stop(signal.SIGTERM)
-
-    def cleanup(self) -> None:
-        self.stop()
-        shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.cleanup()
 
 
 @contextlib.contextmanager
