@@ -16,6 +16,7 @@ import orjson
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
+from mockinfra.backend.pipelined import PipelinedConnection, PipelinedError
 from mockinfra.common.faults import FaultInjector
 from mockinfra.common.metrics import Metrics
 
@@ -72,7 +73,17 @@ class Cache:
         self.faults = faults
         self.instance = instance
         self.ttl = ttl_seconds
-        self._read = client.register_script(_READ_LUA)
+        # The hot read goes over one pipelined connection (pipelined.py); the rest uses the pool.
+        kw = client.connection_pool.connection_kwargs
+        self._reader = PipelinedConnection(
+            kw.get("host", "localhost"),
+            int(kw.get("port", 6379)),
+            db=int(kw.get("db", 0) or 0),
+            password=kw.get("password"),
+            username=kw.get("username"),
+            timeout=float(kw.get("socket_timeout") or 3.0),
+            connect_timeout=float(kw.get("socket_connect_timeout") or 2.0),
+        )
         metrics.precreate_caches([CACHE_NAME])
 
     def _error(self, operation: str, exc: Exception) -> CacheUnavailable:
@@ -83,10 +94,12 @@ class Cache:
         """(version, cached bytes or None); counts the hit or miss."""
         self.faults.check_dependency("cache")
         try:
-            version, value = await self._read(
-                keys=[DATA_VERSION_KEY], args=[DATA_LIST_PREFIX, f"{limit}:{offset}"]
+            # EVAL, not EVALSHA: Valkey caches the compiled script by its hash, and there is
+            # no NOSCRIPT to handle after a Valkey restart.
+            version, value = await self._reader.call(
+                "EVAL", _READ_LUA, 1, DATA_VERSION_KEY, DATA_LIST_PREFIX, f"{limit}:{offset}"
             )
-        except RedisError as exc:
+        except PipelinedError as exc:
             raise self._error("get", exc) from exc
         if value is None:
             self.metrics.cache_miss(CACHE_NAME)
@@ -165,4 +178,5 @@ class Cache:
         return int(info.get("used_memory", 0))
 
     async def close(self) -> None:
+        await self._reader.close()
         await self.client.aclose()
