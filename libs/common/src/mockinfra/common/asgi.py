@@ -35,7 +35,7 @@ from mockinfra.common.faults import (
 )
 from mockinfra.common.logging import log_fast, request_id_var
 from mockinfra.common.runtime import Runtime
-from mockinfra.common.tracing import extract
+from mockinfra.common.tracing import start_server_span
 
 UNMATCHED: Final = "unmatched"
 REQUEST_ID_HEADER: Final = "x-request-id"
@@ -48,7 +48,6 @@ ERROR_CODES: Final = {
 }
 _VALID_REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _ROUTE_CACHE_MAX: Final = 4096
-_SERVER = trace.SpanKind.SERVER
 
 access_log = logging.getLogger("mockinfra.access")
 
@@ -152,12 +151,7 @@ class TelemetryMiddleware:
             await send(message)
 
         self.in_flight.inc()
-        span_cm = self.tracer.start_as_current_span(
-            f"{method} {route}",
-            context=extract(carrier) if carrier else None,
-            kind=_SERVER,
-            record_exception=True,
-        )
+        span_cm = start_server_span(self.tracer, f"{method} {route}", carrier)
         budget = None
         try:
             with span_cm as span:

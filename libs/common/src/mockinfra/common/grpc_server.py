@@ -30,13 +30,12 @@ from mockinfra.common.fault_service import FaultServicer
 from mockinfra.common.faults import InjectedFault
 from mockinfra.common.logging import flush_logs, request_id_var
 from mockinfra.common.runtime import Runtime
-from mockinfra.common.tracing import extract
+from mockinfra.common.tracing import start_server_span
 from mockinfra.v1 import faults_pb2, faults_pb2_grpc
 
 FAULT_METADATA: Final = "x-fault-injected"
 INSTANCE_METADATA: Final = "x-instance"
 _SKIPPED_PREFIXES: Final = ("/grpc.health.", "/grpc.reflection.")
-_SERVER = trace.SpanKind.SERVER
 FAULT_SERVICE_NAME: Final = faults_pb2.DESCRIPTOR.services_by_name["FaultService"].full_name
 SERVER_OPTIONS: Final = (
     ("grpc.keepalive_time_ms", 30_000),
@@ -134,10 +133,10 @@ class TelemetryServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[ty
                 # client's UNAVAILABLE retry never hides an injected error) and names the
                 # instance on every answer.
                 await context.send_initial_metadata((*initial_md, ("x-request-id", rid)))
-                with tracer.start_as_current_span(
+                with start_server_span(
+                    tracer,
                     span_name,
-                    context=extract(carrier) if carrier else None,
-                    kind=_SERVER,
+                    carrier,
                     record_exception=False,
                     set_status_on_exception=False,
                 ) as span:

@@ -10,7 +10,10 @@ nobody exports cost about 7% of the frontend's CPU. Nothing at all with `OTEL_SD
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from contextlib import AbstractContextManager
+from types import TracebackType
 from typing import Final
 
 from opentelemetry import context as otel_context
@@ -128,6 +131,86 @@ def configure_tracing(
 def spans_recorded() -> bool:
     """Whether new root spans are recorded (an exporter, a test processor, or an env sampler)."""
     return _provider is not None and (_sampler is None or _sampler.recording)
+
+
+# A version-00 traceparent exactly as W3C writes it; anything else takes the SDK's path.
+_TRACEPARENT: Final = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+_INVALID_TRACE: Final = "0" * 32
+_INVALID_SPAN: Final = "0" * 16
+
+
+class _IdsOnly(AbstractContextManager[trace.Span]):
+    """A non-recording span made current for the block (what the SDK's path yields then)."""
+
+    __slots__ = ("span", "token")
+
+    def __init__(self, span: trace.Span) -> None:
+        self.span = span
+        self.token: object = None
+
+    def __enter__(self) -> trace.Span:
+        self.token = otel_context.attach(trace.set_span_in_context(self.span))
+        return self.span
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        otel_context.detach(self.token)  # type: ignore[arg-type]
+
+
+def _ids_only(traceparent: str | None) -> _IdsOnly | None:
+    """The span the SDK would make when it records nothing, without its layers; None when the
+    SDK must decide (spans recorded, a sampled or unusual parent, a current span already set)."""
+    provider = _provider
+    if provider is None or _sampler is None or _sampler.recording:
+        return None
+    ids = provider.id_generator
+    if traceparent is None:
+        if trace.get_current_span().get_span_context().is_valid:
+            return None
+        trace_id = ids.generate_trace_id()
+        flags = trace.TraceFlags.RANDOM_TRACE_ID if ids.is_trace_id_random() else 0
+    else:
+        match = _TRACEPARENT.fullmatch(traceparent)
+        if match is None:
+            return None
+        hex_trace, hex_span, hex_flags = match.groups()
+        parent_flags = int(hex_flags, 16)
+        if hex_trace == _INVALID_TRACE or hex_span == _INVALID_SPAN or parent_flags & 0x01:
+            return None
+        trace_id = int(hex_trace, 16)
+        flags = parent_flags & trace.TraceFlags.RANDOM_TRACE_ID
+    context = trace.SpanContext(
+        trace_id, ids.generate_span_id(), is_remote=False, trace_flags=trace.TraceFlags(flags)
+    )
+    return _IdsOnly(trace.NonRecordingSpan(context))
+
+
+def start_server_span(
+    tracer: trace.Tracer,
+    name: str,
+    carrier: Mapping[str, str] | None,
+    *,
+    record_exception: bool = True,
+    set_status_on_exception: bool = True,
+) -> AbstractContextManager[trace.Span]:
+    """`tracer.start_as_current_span(name, context=extract(carrier), kind=SERVER)`, cheaper
+    when spans are not recorded: the same ids and flags without the SDK's sampler and
+    context-manager layers (per request they were 4-7% of a service's CPU)."""
+    if carrier is None or "tracestate" not in carrier:
+        fast = _ids_only(carrier.get("traceparent") if carrier else None)
+        if fast is not None:
+            return fast
+    return tracer.start_as_current_span(
+        name,
+        context=extract(carrier) if carrier else None,
+        kind=SpanKind.SERVER,
+        record_exception=record_exception,
+        set_status_on_exception=set_status_on_exception,
+    )
 
 
 def shutdown_tracing() -> None:
