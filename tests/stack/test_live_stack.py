@@ -72,6 +72,7 @@ async def test_nginx_answers_health_headers_and_tls(stack: Any) -> None:
     for header in ("x-content-type-options", "x-frame-options", "content-security-policy",
                    "referrer-policy", "x-request-time", "x-upstream-response-time"):  # fmt: skip
         assert header in resp.headers, header
+    float(resp.headers["x-upstream-response-time"])  # a time in seconds, not nginx's "-"
     assert "Active connections" in status.text
     cert = Path(stack.state_dir) / "tls" / "cert.pem"
     https = f"https://{topology.HOST}:{topology.component('nginx').extra_ports['https']}"
