@@ -274,6 +274,18 @@ async def serve(
     (for health and reflection), e.g. `backend_pb2.DESCRIPTOR.services_by_name[...].full_name`.
     """
     running = await start_server(rt, register, port=port)
+
+    async def drain() -> None:
+        await running.stop(grace=5.0)
+        if extra_shutdown is not None:
+            await extra_shutdown()
+
+    await run_until_signal(rt, drain)
+
+
+async def run_until_signal(rt: Runtime, drain: Callable[[], Awaitable[None]]) -> None:
+    """Wait for SIGTERM or SIGINT, then run `drain` (stop taking calls, finish in-flight ones)
+    and release the runtime: the one shutdown sequence of every gRPC service."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -281,9 +293,7 @@ async def serve(
     try:
         await stop.wait()
         rt.logger.info("shutting down: draining in-flight calls")
-        await running.stop(grace=5.0)
-        if extra_shutdown is not None:
-            await extra_shutdown()
+        await drain()
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)

@@ -11,8 +11,6 @@ health servicer that `serve()` keeps to itself.
 
 from __future__ import annotations
 
-import asyncio
-import signal
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
@@ -26,8 +24,7 @@ from mockinfra.backend.services.data import DataServicer
 from mockinfra.backend.services.queue import QueueServicer
 from mockinfra.backend.services.status import StatusServicer
 from mockinfra.backend.services.users import UserServicer
-from mockinfra.common.grpc_server import RunningServer, start_server
-from mockinfra.common.logging import flush_logs
+from mockinfra.common.grpc_server import RunningServer, run_until_signal, start_server
 from mockinfra.common.runtime import Runtime
 from mockinfra.v1 import backend_pb2, backend_pb2_grpc
 
@@ -107,17 +104,4 @@ async def run(settings: BackendSettings) -> None:
     """Serve until SIGTERM or SIGINT, then drain and stop cleanly (exit status 0)."""
     rt = Runtime.create(settings)
     server = await start(settings, rt=rt)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-        rt.logger.info("shutting down: draining in-flight calls")
-        await server.stop()
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
-        rt.faults.close()
-        rt.logger.info("stopped")
-        flush_logs()
+    await run_until_signal(rt, server.stop)
