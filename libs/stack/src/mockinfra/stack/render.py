@@ -18,7 +18,7 @@ from typing import Final
 import jinja2
 
 from mockinfra.common import topology
-from mockinfra.stack import dashboards, rules, tls
+from mockinfra.stack import dashboards, proxy, rules, tls
 from mockinfra.stack.layout import Layout
 from mockinfra.stack.programs import Options, Program, RulesProfile, Skipped, programs
 from mockinfra.stack.state import INFRA, REPO, State
@@ -126,6 +126,7 @@ def render_nginx(where: State | Layout) -> str:
         logs=layout.logs,
         rate_limit=RATE_LIMIT,
         rate_burst=RATE_BURST,
+        proxy=proxy,
         frontend=layout.addr("frontend"),
         http=layout.bind("nginx"),
         https=layout.bind("nginx", "https"),

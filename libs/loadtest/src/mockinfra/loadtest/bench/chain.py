@@ -2,8 +2,9 @@
 
 Everything on 127.0.0.1, on free ports, in a temporary folder; every process is started here
 and stopped here by its pid. The nginx configuration mirrors the stack's proxy settings
-(upstream keepalive, `least_conn` over as many gRPC servers as the stack has backends) without
-its access log, rate limit or security headers.
+(`mockinfra.stack.proxy`'s upstream keepalive and requests per connection, `least_conn` over as
+many gRPC servers as the stack has backends) without its access log, rate limit or security
+headers.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Final
 import httpx
 
 from mockinfra.common import topology
-from mockinfra.stack import binaries
+from mockinfra.stack import binaries, proxy
 
 READY_TIMEOUT: Final = 30.0
 STOP_TIMEOUT: Final = 10.0
@@ -45,11 +46,11 @@ http {{
     uwsgi_temp_path {root}/uwsgi;
     scgi_temp_path {root}/scgi;
     keepalive_timeout 65s;
-    upstream app {{ server {host}:{app}; keepalive 64; }}
+    upstream app {{ server {host}:{app}; keepalive {frontend_keepalive}; }}
     upstream grpcs {{
         least_conn;
 {grpc_servers}
-        keepalive 32;
+        keepalive {backend_keepalive};
     }}
     server {{
         listen {host}:{http};
@@ -62,6 +63,7 @@ http {{
     }}
     server {{
         listen {host}:{grpc} http2;
+        keepalive_requests {keepalive_requests};
         location / {{ grpc_pass grpc://grpcs; }}
     }}
 }}
@@ -83,6 +85,8 @@ class BareChain:
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     nginx: subprocess.Popen[bytes] | None = None
 
+    programs: dict[str, int] = field(default_factory=dict)  # name -> pid, for the CPU meter
+
     @property
     def pids(self) -> list[int]:
         return [p.pid for p in self.procs]
@@ -91,6 +95,7 @@ class BareChain:
         with (self.root / f"{name}.log").open("wb") as log:
             proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
         self.procs.append(proc)
+        self.programs[name] = proc.pid
         return proc
 
     def start(self, backends: int) -> None:
@@ -114,6 +119,9 @@ class BareChain:
                 # As root, workers would default to `nobody`; keep them as the caller, the
                 # temporary folder's owner (the bench only talks to 127.0.0.1).
                 user="user root;" if os.geteuid() == 0 else "",
+                frontend_keepalive=proxy.FRONTEND_KEEPALIVE,
+                backend_keepalive=proxy.BACKEND_KEEPALIVE,
+                keepalive_requests=proxy.GRPC_KEEPALIVE_REQUESTS,
                 grpc_servers="\n".join(f"        server {topology.HOST}:{p};" for p in grpc_ports),
                 **ports,
             )
