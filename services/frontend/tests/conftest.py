@@ -1,6 +1,6 @@
 """A fake in-process backend (grpc.aio, the real stubs) and the frontend app wired to it.
 
-The fake answers like the real backend (initial metadata `x-backend-instance`, the injected-fault
+The fake answers like the real backend (initial metadata `x-instance`, the injected-fault
 trailer) with knobs the tests drive by input: a `name` of "boom" is an injected INTERNAL error,
 "bad" an INVALID_ARGUMENT, "taken" an ALREADY_EXISTS; item 777 answers after the deadline.
 """
@@ -36,7 +36,7 @@ def _now() -> timestamp_pb2.Timestamp:
 
 
 async def _hello(context: Context) -> None:
-    await context.send_initial_metadata(((("x-backend-instance", FAKE_INSTANCE)),))
+    await context.send_initial_metadata(((("x-instance", FAKE_INSTANCE)),))
 
 
 class FakeBackend(

@@ -34,9 +34,6 @@ class Backend:
         self.instance = settings.instance
         self.version = __version__
         self.started_at = time.monotonic()
-        # Added to the one initial metadata the common interceptor sends first on every call
-        # (with `x-instance` and `x-request-id`): the frontend reads who answered from it.
-        self.metadata: tuple[tuple[str, str], ...] = (("x-backend-instance", self.instance),)
         self.db = Database(
             settings.database_url,
             metrics=rt.metrics,

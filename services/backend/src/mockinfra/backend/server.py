@@ -82,7 +82,6 @@ async def start(
         _register(backend),  # type: ignore[arg-type]
         port=port,
         metrics=metrics,
-        initial_metadata=backend.metadata,
     )
     health = running.health
 

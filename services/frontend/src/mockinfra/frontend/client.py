@@ -17,12 +17,11 @@ import grpc
 from google.protobuf import struct_pb2
 
 from mockinfra.common.grpc_client import ClientTelemetry
+from mockinfra.common.grpc_server import INSTANCE_METADATA
 from mockinfra.v1 import backend_pb2, backend_pb2_grpc, faults_pb2, faults_pb2_grpc
 
-INSTANCE_KEY: Final = "x-backend-instance"
-# What every server built on mockinfra.common sends, also when its interceptor injects a fault
-# before the backend's handler (which adds INSTANCE_KEY) runs.
-GENERIC_INSTANCE_KEY: Final = "x-instance"
+# Who answered: every server built on mockinfra.common sends it first, also on injected faults.
+INSTANCE_KEY: Final = INSTANCE_METADATA
 INJECTED_KEY: Final = "x-fault-injected"
 
 Priority = Literal["high", "medium", "low"]
@@ -81,7 +80,7 @@ def _lookup(metadata: Iterable[Any] | None, key: str) -> str | None:
 
 
 def _instance(metadata: Iterable[Any] | None) -> str | None:
-    return _lookup(metadata, INSTANCE_KEY) or _lookup(metadata, GENERIC_INSTANCE_KEY)
+    return _lookup(metadata, INSTANCE_KEY)
 
 
 def _error(exc: grpc.aio.AioRpcError) -> BackendError:

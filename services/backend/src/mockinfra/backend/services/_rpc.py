@@ -47,9 +47,8 @@ Handler = Callable[[S, Req, Ctx], Awaitable[Resp]]
 def rpc(method: Handler[S, Req, Resp]) -> Handler[S, Req, Resp]:
     """Wrap a unary handler with the error mapping.
 
-    The instance metadata (`x-backend-instance`) is not sent here: the common server
-    interceptor sends it with its own pairs in the call's one initial metadata, before any
-    abort (`server.start` passes `Backend.metadata`).
+    The instance metadata (`x-instance`) is not sent here: the common server interceptor
+    sends it in the call's one initial metadata, before any abort.
     """
 
     @functools.wraps(method)
