@@ -51,7 +51,7 @@ def test_ten_second_loadtest_reports_every_endpoint(stack: Any, tmp_path: Path) 
 
 def test_bench_json_has_every_number(stack: Any, tmp_path: Path) -> None:
     path = tmp_path / "bench.json"
-    args = ("--duration", "2", "--connections", "8", "--json", str(path))
+    args = ("--duration", "2", "--rounds", "2", "--connections", "8", "--json", str(path))
     result = _run(stack, "mockinfra.loadtest.bench", *args, timeout=180)
     assert "ratio stack/bare" in result.stdout
     bench = json.loads(path.read_text())
@@ -59,6 +59,14 @@ def test_bench_json_has_every_number(stack: Any, tmp_path: Path) -> None:
         assert bench[key]["requests"] > 0 and bench[key]["rps"] > 0, key
     assert bench["stack"]["errors"] == 0  # faults are off for the bench
     assert bench["ratio"] == pytest.approx(bench["stack"]["rps"] / bench["bare"]["rps"], abs=1e-3)
+    assert len(bench["by_round"]) == bench["rounds"] == 2
+    assert bench["stack"]["seconds"] >= 2 * 2 * 0.9  # two rounds of 2 s each, summed
+    stack_cpu, bare_cpu = (
+        bench["cpu"]["stack"]["per_request_ms"],
+        bench["cpu"]["bare"]["per_request_ms"],
+    )
+    assert stack_cpu["frontend"] > 0 and stack_cpu["backend-1"] + stack_cpu["backend-2"] > 0
+    assert bare_cpu["app"] > 0 and bare_cpu["nginx"] > 0
     assert bench["memory"]["peak_total_mib"] > 0
     assert {"frontend", "backend-1", "nginx"} <= set(bench["memory"]["peak_by_component_mib"])
     assert bench["machine"]["cpus"] >= 1

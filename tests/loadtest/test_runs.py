@@ -17,6 +17,9 @@ import psutil
 import pytest
 
 from mockinfra.loadtest.bench import chain, loadgen
+from mockinfra.stack import proxy
+from mockinfra.stack.render import render_nginx
+from mockinfra.stack.state import State
 
 STANDIN = Path(__file__).with_name("standin.py")
 
@@ -60,7 +63,7 @@ def test_loadtest_writes_every_report_file_and_a_summary(standin: str, tmp_path:
 
 
 @pytest.mark.integration
-def test_bare_chain_serves_the_read_path_and_leaves_no_process() -> None:
+def test_bare_chain_serves_the_read_path_and_leaves_no_process(tmp_path: Path) -> None:
     with chain.bare_chain(backends=2) as bare:
         pids = bare.pids
         seen = set()
@@ -73,4 +76,14 @@ def test_bare_chain_serves_the_read_path_and_leaves_no_process() -> None:
         assert seen <= {"bare-1", "bare-2"} and seen
         result = loadgen.measure(f"{bare.url}/api/backend/data", seconds=2, connections=8)
         assert result.requests > 0 and result.errors == 0 and result.rps > 0
+        assert set(bare.programs) == {"grpc-1", "grpc-2", "app", "nginx"}
+        bare_conf = (bare.root / "nginx.conf").read_text()
     assert not [pid for pid in pids if psutil.pid_exists(pid)]
+    # The ceiling is measured with the stack's own upstream connection handling.
+    stack_conf = render_nginx(State(tmp_path))
+    for value in (
+        f"keepalive {proxy.FRONTEND_KEEPALIVE};",
+        f"keepalive {proxy.BACKEND_KEEPALIVE};",
+        f"keepalive_requests {proxy.GRPC_KEEPALIVE_REQUESTS};",
+    ):
+        assert value in bare_conf and value in stack_conf, value

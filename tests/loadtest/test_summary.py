@@ -6,6 +6,7 @@ None of these import Locust (it would monkey-patch the test process with gevent)
 from __future__ import annotations
 
 import csv
+import os
 import random
 from pathlib import Path
 
@@ -14,7 +15,8 @@ import pytest
 from mockinfra.common.faults import LatencyProfile
 from mockinfra.common.profiles import ProfileName
 from mockinfra.loadtest import routes, summary
-from mockinfra.loadtest.bench.loadgen import parse_wrk
+from mockinfra.loadtest.bench.cpu import CpuMeter
+from mockinfra.loadtest.bench.loadgen import LoadResult, combine, parse_wrk
 from mockinfra.loadtest.plot import read_history, render
 from mockinfra.loadtest.profile import ConfiguredProfile
 from mockinfra.loadtest.recorder import Accumulator, Recorder
@@ -178,6 +180,33 @@ def test_wrk_output_is_parsed_with_units_and_errors() -> None:
     assert r.rps == pytest.approx((1502 - 13) / 5.01, abs=0.1)
     with pytest.raises(ValueError):
         parse_wrk("wrk: connection refused", url="u", seconds=5, connections=32)
+
+
+def test_rounds_combine_into_totals_and_median_percentiles() -> None:
+    def run(requests: int, errors: int, seconds: float, p50: float) -> LoadResult:
+        return LoadResult("wrk", "u", seconds, 64, requests, errors, 0.0, p50, p50 * 3)
+
+    total = combine([run(1000, 0, 10.0, 50.0), run(600, 10, 10.0, 90.0), run(800, 0, 5.0, 60.0)])
+    assert (total.requests, total.errors, total.seconds) == (2400, 10, 25.0)
+    assert total.rps == pytest.approx(2390 / 25.0)  # over the total time, not a mean of rates
+    assert (total.p50_ms, total.p99_ms) == (60.0, 180.0)
+    with pytest.raises(ValueError):
+        combine([])
+
+
+def test_cpu_meter_charges_a_program_for_the_cpu_it_burns() -> None:
+    meter = CpuMeter({"me": os.getpid(), "gone": 2**22 + 7})
+    for _ in range(2):
+        with meter.measure():
+            deadline = os.times().elapsed + 0.2
+            while os.times().elapsed < deadline:
+                pass  # burn about 0.2 s of CPU
+    report = meter.as_dict(requests=100)
+    assert 0.2 <= meter.seconds["me"] <= 1.0
+    assert report["per_request_ms"]["me"] == pytest.approx(meter.seconds["me"] * 10.0, abs=1e-3)
+    assert report["per_request_ms"]["gone"] == 0.0  # a pid that does not exist costs nothing
+    assert report["total_per_request_ms"] == pytest.approx(report["per_request_ms"]["me"])
+    assert 0 < report["machine_busy_pct"] <= 100
 
 
 def test_plot_reads_locust_history_and_writes_a_png(tmp_path: Path) -> None:

@@ -24,10 +24,12 @@ from fastapi import FastAPI, Query, Response
 from google.protobuf import struct_pb2, timestamp_pb2
 
 from mockinfra.common import topology
+from mockinfra.common.grpc_client import CHANNEL_OPTIONS
+from mockinfra.common.grpc_server import INSTANCE_METADATA
 from mockinfra.v1 import backend_pb2, backend_pb2_grpc
 
 ITEMS: Final = 100  # the journeys' and the bench's `limit=100`
-INSTANCE_KEY: Final = "x-backend-instance"
+INSTANCE_KEY: Final = INSTANCE_METADATA  # what the stack's backends send
 
 
 def _reply() -> backend_pb2.ListDataResponse:
@@ -116,7 +118,9 @@ def gateway(target: str) -> FastAPI:
         nocache: bool = False,
     ) -> Response:
         if "stub" not in state:  # the channel must be made inside the server's event loop
-            state["stub"] = backend_pb2_grpc.DataServiceStub(grpc.aio.insecure_channel(target))
+            # The frontend's channel options (keepalive, retries off), without its telemetry.
+            channel = grpc.aio.insecure_channel(target, options=list(CHANNEL_OPTIONS))
+            state["stub"] = backend_pb2_grpc.DataServiceStub(channel)
         request = backend_pb2.ListDataRequest(limit=limit, offset=offset, nocache=nocache)
         # The generated stub is typed for the blocking API; under grpc.aio it returns a call.
         call = cast(

@@ -3,7 +3,9 @@
 In one run: (1) the load generator's own ceiling against nginx's static `/health`; (2) the
 stack's cached `GET /api/backend/data` through nginx with every instrument on and injected faults
 off, and the stack's resident memory meanwhile; (3) the same request through a bare chain of the
-same shape started here. Prints the numbers and the ratio (2)/(3); `--json` writes them.
+same shape started here. (2) and (3) alternate for `--rounds` rounds, so that both see the same
+minutes of a machine whose speed drifts. Prints the numbers, the ratio (2)/(3) and the CPU each
+program spent per request; `--json` writes them.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import httpx
 from mockinfra.common import topology
 from mockinfra.common.profiles import ProfileName
 from mockinfra.loadtest import profile
-from mockinfra.loadtest.bench import chain, faultoff, loadgen, memory
+from mockinfra.loadtest.bench import chain, cpu, faultoff, loadgen, memory
 
 READ_PATH: Final = "/api/backend/data?limit=100&offset=0"
 TARGET_RPS: Final = 1000.0  # the seed's frontend baseline (issue 5)
@@ -34,7 +36,10 @@ WARMUP: Final = 20  # requests that fill the read-through cache and open upstrea
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m mockinfra.loadtest.bench", description=__doc__)
-    p.add_argument("--duration", type=float, default=20.0, help="seconds per measurement")
+    p.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
+    p.add_argument(
+        "--rounds", type=int, default=3, help="stack and bare chain measured alternately this often"
+    )
     p.add_argument("--connections", type=int, default=64, help="concurrent connections")
     p.add_argument("--threads", type=int, default=1, help="wrk threads (a core each)")
     p.add_argument("--json", type=Path, help="write every number here")
@@ -62,6 +67,7 @@ def _machine() -> dict[str, Any]:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     host = args.host.rstrip("/")
     opts = {"seconds": args.duration, "connections": args.connections, "threads": args.threads}
+    rounds = max(1, args.rounds)
     configured = profile.detect()
     pids = memory.stack_pids()
     if not pids:
@@ -69,27 +75,35 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "the stack is not running: `python -m mockinfra.stack up --profile off` first"
         )
     overridden = configured.name is not ProfileName.OFF
-    # 3 measurements, warm-ups and the bare chain's start: the override outlives them all.
-    if overridden:
-        faultoff.disable(ttl_seconds=3 * args.duration + 120)
-    try:
-        _warm(host + READ_PATH)
-        idle = sum(memory.snapshot(pids).values())
-        ceiling = loadgen.measure(host + "/health", **opts)
-        with memory.Sampler(pids) as rss:
-            stack = loadgen.measure(host + READ_PATH, **opts)
-    finally:
-        if overridden:
-            faultoff.restore()
     with chain.bare_chain() as bare_chain:
         _warm(bare_chain.url + READ_PATH)
-        bare = loadgen.measure(bare_chain.url + READ_PATH, **opts)
+        stack_cpu, bare_cpu = cpu.CpuMeter(pids), cpu.CpuMeter(bare_chain.programs)
+        stack_runs: list[loadgen.LoadResult] = []
+        bare_runs: list[loadgen.LoadResult] = []
+        # The ceiling, 2 measurements per round and the warm-up: the override outlives them all.
+        if overridden:
+            faultoff.disable(ttl_seconds=(1 + 2 * rounds) * args.duration + 120)
+        try:
+            _warm(host + READ_PATH)
+            idle = sum(memory.snapshot(pids).values())
+            ceiling = loadgen.measure(host + "/health", **opts)
+            with memory.Sampler(pids) as rss:
+                for _ in range(rounds):
+                    with stack_cpu.measure():
+                        stack_runs.append(loadgen.measure(host + READ_PATH, **opts))
+                    with bare_cpu.measure():
+                        bare_runs.append(loadgen.measure(bare_chain.url + READ_PATH, **opts))
+        finally:
+            if overridden:
+                faultoff.restore()
+    stack, bare = loadgen.combine(stack_runs), loadgen.combine(bare_runs)
     ratio = stack.rps / bare.rps if bare.rps else 0.0
     peak_mib = rss.peak_total / memory.MIB
     return {
         "machine": _machine(),
         "tool": loadgen.tool(),
         "duration_s": args.duration,
+        "rounds": rounds,
         "connections": args.connections,
         "profile": configured.as_dict(),
         "faults": "overridden to zero at run time" if overridden else "profile off",
@@ -97,6 +111,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "stack": stack.as_dict(),
         "bare": bare.as_dict(),
         "ratio": round(ratio, 3),
+        "by_round": [
+            {
+                "stack_rps": s.rps,
+                "bare_rps": b.rps,
+                "ratio": round(s.rps / b.rps, 3) if b.rps else 0.0,
+            }
+            for s, b in zip(stack_runs, bare_runs, strict=True)
+        ],
+        "cpu": {
+            "stack": stack_cpu.as_dict(stack.requests),
+            "bare": bare_cpu.as_dict(bare.requests),
+        },
         "memory": {"idle_total_mib": round(idle / memory.MIB, 1), **rss.as_dict()},
         "targets": {
             "rps": TARGET_RPS,
@@ -110,6 +136,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _cpu_line(label: str, c: dict[str, Any]) -> str:
+    parts = ", ".join(f"{name} {ms:.3f}" for name, ms in c["per_request_ms"].items() if ms > 0)
+    return (
+        f"{label:<12}{c['total_per_request_ms']:.3f} ms/request ({parts}); "
+        f"machine {c['machine_busy_pct']:.0f}% busy"
+    )
+
+
 def format_result(r: dict[str, Any]) -> str:
     def line(label: str, m: dict[str, Any]) -> str:
         return (
@@ -119,15 +153,20 @@ def format_result(r: dict[str, Any]) -> str:
 
     t, mem = r["targets"], r["memory"]
     ok = {True: "met", False: "NOT met"}
+    by_round = ", ".join(format(x["ratio"], ".3f") for x in r["by_round"])
     return "\n".join(
         [
             f"bench on {r['machine']['cpus']} CPUs, {r['tool']}, {r['connections']} connections,"
-            f" {r['duration_s']:g} s each; faults: {r['faults']}",
+            f" {r['duration_s']:g} s each, {r['rounds']} rounds; faults: {r['faults']}",
             line("load generator vs nginx /health", r["loadgen_ceiling"]),
             line("stack: cached /api/backend/data", r["stack"]),
             line("bare chain: same request", r["bare"]),
-            f"ratio stack/bare: {r['ratio']:.3f} (target >= {t['ratio']}: {ok[t['ratio_met']]})",
+            f"ratio stack/bare: {r['ratio']:.3f} (target >= {t['ratio']}: {ok[t['ratio_met']]});"
+            f" by round: {by_round}",
             f"stack throughput target >= {t['rps']:.0f} req/s: {ok[t['rps_met']]}",
+            "CPU per request, by program:",
+            _cpu_line("  stack", r["cpu"]["stack"]),
+            _cpu_line("  bare chain", r["cpu"]["bare"]),
             f"stack resident memory: idle {mem['idle_total_mib']:.0f} MiB, peak under load "
             f"{mem['peak_total_mib']:.0f} MiB (target <= {t['rss_mib']:.0f}: {ok[t['rss_met']]})",
             "load generator is not the bottleneck"

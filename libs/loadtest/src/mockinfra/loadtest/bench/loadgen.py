@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import statistics
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Final
 
@@ -36,6 +38,29 @@ class LoadResult:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def combine(runs: Sequence[LoadResult]) -> LoadResult:
+    """Several runs of the same URL as one: counts and seconds summed, rps over the total time.
+
+    Percentiles cannot be merged from summaries; p50 and p99 are the median of the runs' own.
+    """
+    if not runs:
+        raise ValueError("no runs to combine")
+    seconds = sum(r.seconds for r in runs)
+    requests = sum(r.requests for r in runs)
+    errors = sum(r.errors for r in runs)
+    return LoadResult(
+        tool=runs[0].tool,
+        url=runs[0].url,
+        seconds=round(seconds, 2),
+        connections=runs[0].connections,
+        requests=requests,
+        errors=errors,
+        rps=round(max(0, requests - errors) / seconds, 1) if seconds else 0.0,
+        p50_ms=statistics.median(r.p50_ms for r in runs),
+        p99_ms=statistics.median(r.p99_ms for r in runs),
+    )
 
 
 def _ms(raw: str) -> float:
