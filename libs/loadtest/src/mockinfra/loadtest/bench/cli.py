@@ -139,7 +139,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def _cpu_line(label: str, c: dict[str, Any]) -> str:
     parts = ", ".join(f"{name} {ms:.3f}" for name, ms in c["per_request_ms"].items() if ms > 0)
     return (
-        f"{label:<12}{c['total_per_request_ms']:.3f} ms/request ({parts}); "
+        f"{label:<14}{c['total_per_request_ms']:.3f} ms/request ({parts}); "
         f"machine {c['machine_busy_pct']:.0f}% busy"
     )
 
