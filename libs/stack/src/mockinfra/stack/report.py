@@ -25,16 +25,20 @@ class Row:
     rss: int  # bytes, the process and its children (nginx workers, postgres backends)
 
 
-def rss_of(pid: int) -> int:
+def process_tree(pid: int) -> list[psutil.Process]:
+    """A process and its children (nginx workers, postgres backends); empty when it is gone."""
     if pid <= 0:
-        return 0
+        return []
     try:
         proc = psutil.Process(pid)
-        procs = [proc, *proc.children(recursive=True)]
+        return [proc, *proc.children(recursive=True)]
     except psutil.Error:
-        return 0
+        return []
+
+
+def rss_of(pid: int) -> int:
     total = 0
-    for p in procs:
+    for p in process_tree(pid):
         try:
             total += p.memory_info().rss
         except psutil.Error:

@@ -16,16 +16,13 @@ from typing import Any
 
 import psutil
 
+from mockinfra.stack.report import process_tree
+
 
 def cpu_seconds(pid: int) -> float:
     """User + system seconds of `pid` and its live children; 0 when it is gone."""
-    try:
-        proc = psutil.Process(pid)
-        procs = [proc, *proc.children(recursive=True)]
-    except psutil.Error:
-        return 0.0
     total = 0.0
-    for p in procs:
+    for p in process_tree(pid):
         with contextlib.suppress(psutil.Error):
             times = p.cpu_times()
             total += times.user + times.system
