@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import logging
+import sys
+import time
 from pathlib import Path
 
 import orjson
+import pytest
 
 from mockinfra.common.logging import configure_logging, flush_logs
 
@@ -27,6 +31,44 @@ def test_file_output_and_idempotence(tmp_path: Path) -> None:
         assert record["service"] == "svc" and record["instance"] == "svc-1"
         assert logging.getLogger("uvicorn.access").disabled
     finally:
+        for handler in list(root.handlers):
+            if handler.get_name() == "mockinfra-json":
+                root.removeHandler(handler)
+        for handler in saved[0]:
+            if handler not in root.handlers:
+                root.addHandler(handler)
+        root.setLevel(saved[1])
+        logging.getLogger("uvicorn.access").disabled = False
+
+
+class _CountingStream(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+def test_lines_are_written_in_batches_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    stream = _CountingStream()
+    monkeypatch.setattr(sys, "stdout", stream)
+    try:
+        configure_logging(service="svc", instance="svc-1", level="INFO")
+        log = logging.getLogger("svc")
+        for i in range(200):
+            log.info("line %d", i)
+        deadline = time.monotonic() + 5
+        while stream.getvalue().count("\n") < 200 and time.monotonic() < deadline:
+            time.sleep(0.01)  # written by the listener without an explicit flush
+        messages = [orjson.loads(line)["message"] for line in stream.getvalue().splitlines()]
+        assert messages == [f"line {i}" for i in range(200)]
+        assert stream.writes < 50  # one write per batch, not one per line (200)
+    finally:
+        flush_logs()
         for handler in list(root.handlers):
             if handler.get_name() == "mockinfra-json":
                 root.removeHandler(handler)
