@@ -6,6 +6,7 @@ import io
 import logging
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -14,23 +15,15 @@ import pytest
 from mockinfra.common.logging import configure_logging, flush_logs
 
 
-def test_file_output_and_idempotence(tmp_path: Path) -> None:
+@pytest.fixture
+def restore_root_logging() -> Iterator[None]:
+    """Leave the root logger as the test found it (configure_logging replaces its handler)."""
     root = logging.getLogger()
     saved = (list(root.handlers), root.level)
-    path = tmp_path / "svc.log"
     try:
-        configure_logging(service="svc", instance="svc-1", level="INFO", file=path)
-        configure_logging(service="svc", instance="svc-1", level="INFO", file=path)
-        logging.getLogger("svc").info("once token=abc123")
-        logging.getLogger("svc").debug("below the level")
-        flush_logs()
-        lines = path.read_text().splitlines()
-        assert len(lines) == 1, lines
-        record = orjson.loads(lines[0])
-        assert record["message"] == "once token=[REDACTED]"
-        assert record["service"] == "svc" and record["instance"] == "svc-1"
-        assert logging.getLogger("uvicorn.access").disabled
+        yield
     finally:
+        flush_logs()
         for handler in list(root.handlers):
             if handler.get_name() == "mockinfra-json":
                 root.removeHandler(handler)
@@ -39,6 +32,22 @@ def test_file_output_and_idempotence(tmp_path: Path) -> None:
                 root.addHandler(handler)
         root.setLevel(saved[1])
         logging.getLogger("uvicorn.access").disabled = False
+
+
+@pytest.mark.usefixtures("restore_root_logging")
+def test_file_output_and_idempotence(tmp_path: Path) -> None:
+    path = tmp_path / "svc.log"
+    configure_logging(service="svc", instance="svc-1", level="INFO", file=path)
+    configure_logging(service="svc", instance="svc-1", level="INFO", file=path)
+    logging.getLogger("svc").info("once token=abc123")
+    logging.getLogger("svc").debug("below the level")
+    flush_logs()
+    lines = path.read_text().splitlines()
+    assert len(lines) == 1, lines
+    record = orjson.loads(lines[0])
+    assert record["message"] == "once token=[REDACTED]"
+    assert record["service"] == "svc" and record["instance"] == "svc-1"
+    assert logging.getLogger("uvicorn.access").disabled
 
 
 class _CountingStream(io.StringIO):
@@ -51,29 +60,17 @@ class _CountingStream(io.StringIO):
         return super().write(text)
 
 
+@pytest.mark.usefixtures("restore_root_logging")
 def test_lines_are_written_in_batches_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
     stream = _CountingStream()
     monkeypatch.setattr(sys, "stdout", stream)
-    try:
-        configure_logging(service="svc", instance="svc-1", level="INFO")
-        log = logging.getLogger("svc")
-        for i in range(200):
-            log.info("line %d", i)
-        deadline = time.monotonic() + 5
-        while stream.getvalue().count("\n") < 200 and time.monotonic() < deadline:
-            time.sleep(0.01)  # written by the listener without an explicit flush
-        messages = [orjson.loads(line)["message"] for line in stream.getvalue().splitlines()]
-        assert messages == [f"line {i}" for i in range(200)]
-        assert stream.writes < 50  # one write per batch, not one per line (200)
-    finally:
-        flush_logs()
-        for handler in list(root.handlers):
-            if handler.get_name() == "mockinfra-json":
-                root.removeHandler(handler)
-        for handler in saved[0]:
-            if handler not in root.handlers:
-                root.addHandler(handler)
-        root.setLevel(saved[1])
-        logging.getLogger("uvicorn.access").disabled = False
+    configure_logging(service="svc", instance="svc-1", level="INFO")
+    log = logging.getLogger("svc")
+    for i in range(200):
+        log.info("line %d", i)
+    deadline = time.monotonic() + 5
+    while stream.getvalue().count("\n") < 200 and time.monotonic() < deadline:
+        time.sleep(0.01)  # written by the listener without an explicit flush
+    messages = [orjson.loads(line)["message"] for line in stream.getvalue().splitlines()]
+    assert messages == [f"line {i}" for i in range(200)]
+    assert stream.writes < 50  # one write per batch, not one per line (200)
