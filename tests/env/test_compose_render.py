@@ -14,7 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +39,13 @@ def compose() -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def out(
+    tmp_path_factory: pytest.TempPathFactory, system_binary: Callable[[str], str]
+) -> Iterator[Path]:
     """The compose render, made through the CLI with openssl alone on PATH."""
     dest = tmp_path_factory.mktemp("compose") / "config"
     only_openssl = tmp_path_factory.mktemp("bin")
-    openssl = binaries.BY_KEY["openssl"].find()
-    if openssl is None:
-        pytest.skip("openssl is not installed (nox -s deps)")
+    openssl = system_binary("openssl")
     (only_openssl / "openssl").symlink_to(openssl)
     find = binaries.Binary.find
 
@@ -70,13 +70,6 @@ def out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def _load(path: Path) -> dict[str, Any]:
     loaded: dict[str, Any] = yaml.safe_load(path.read_text())
     return loaded
-
-
-def _tool(key: str) -> str:
-    found = binaries.BY_KEY[key].find()
-    if found is None:
-        pytest.skip(f"{key} is not installed (nox -s deps)")
-    return found
 
 
 def _config_paths(svc: dict[str, Any]) -> list[Path]:
@@ -203,8 +196,10 @@ def test_nginx_runs_in_the_foreground_with_scratch_in_tmp(out: Path) -> None:
     assert "deny all;" in status
 
 
-def test_promtool_accepts_the_config_with_its_rules(out: Path) -> None:
-    promtool = _tool("promtool")
+def test_promtool_accepts_the_config_with_its_rules(
+    out: Path, system_binary: Callable[[str], str]
+) -> None:
+    promtool = system_binary("promtool")
     done = subprocess.run(
         [promtool, "check", "config", str(out / "prometheus.yml")],
         capture_output=True, text=True, timeout=120, check=False,
@@ -213,8 +208,8 @@ def test_promtool_accepts_the_config_with_its_rules(out: Path) -> None:
     assert f"{len(list((out / 'rules').glob('*.yml')))} rule files found" in done.stdout
 
 
-def test_amtool_accepts_alertmanager_config(out: Path) -> None:
-    amtool = _tool("amtool")
+def test_amtool_accepts_alertmanager_config(out: Path, system_binary: Callable[[str], str]) -> None:
+    amtool = system_binary("amtool")
     done = subprocess.run(
         [amtool, "check-config", str(out / "alertmanager.yml")],
         capture_output=True, text=True, timeout=60, check=False,
@@ -228,14 +223,16 @@ def test_runbook_links_use_the_configured_base(out: Path) -> None:
     assert links and all(link.startswith(RUNBOOK_BASE + "/") for link in links)
 
 
-def test_nginx_accepts_the_compose_config(out: Path, tmp_path: Path) -> None:
+def test_nginx_accepts_the_compose_config(
+    out: Path, tmp_path: Path, system_binary: Callable[[str], str]
+) -> None:
     """`nginx -t` with the compose service names resolving through a private /etc/hosts.
 
     nginx resolves upstream names when it loads its config, so the check runs in a private mount
     namespace whose /etc/hosts names the services. The container-only paths (logs volume, /tmp)
     are moved into tmp_path in a copy; everything else is the rendered file.
     """
-    nginx = _tool("nginx")
+    nginx = system_binary("nginx")
     unshare = shutil.which("unshare")
     if unshare is None or os.geteuid() != 0:
         pytest.skip("needs root and unshare for a private /etc/hosts with the service names")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -14,14 +13,12 @@ PromqlCheck = Callable[[Sequence[str]], None]
 
 
 @pytest.fixture
-def check_promql(tmp_path: Path) -> PromqlCheck:
+def check_promql(tmp_path: Path, system_binary: Callable[[str], str]) -> PromqlCheck:
     """Assert that PromQL expressions parse.
 
     promtool cannot parse a bare expression, but it checks recording rules: one rule per query.
     """
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.skip("promtool is not installed (Debian package `prometheus`)")
+    promtool = system_binary("promtool")
 
     def check(exprs: Sequence[str]) -> None:
         rules = [{"record": f"check:query_{i}:parse", "expr": e} for i, e in enumerate(exprs)]

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,16 +14,9 @@ import pytest
 import yaml
 
 from mockinfra.common import topology
-from mockinfra.stack import binaries, rules
+from mockinfra.stack import rules
 
 WEBHOOK = f"{topology.url('alertsink')}/webhook"
-
-
-def _amtool() -> str:
-    found = shutil.which("amtool")
-    if found is None:
-        pytest.skip("amtool is not installed (Debian/nixpkgs package `prometheus-alertmanager`)")
-    return found
 
 
 @pytest.fixture(params=tuple(rules.PROFILES))
@@ -39,9 +31,9 @@ def _load(path: Path) -> dict[str, Any]:
     return loaded
 
 
-def test_amtool_check_config(config: Path) -> None:
+def test_amtool_check_config(config: Path, system_binary: Callable[[str], str]) -> None:
     result = subprocess.run(
-        [_amtool(), "check-config", str(config)],
+        [system_binary("amtool"), "check-config", str(config)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -59,9 +51,11 @@ def test_amtool_check_config(config: Path) -> None:
         (("alertname=Unlabelled",), "webhook"),
     ],
 )
-def test_routing_by_severity(config: Path, labels: tuple[str, ...], receiver: str) -> None:
+def test_routing_by_severity(
+    config: Path, labels: tuple[str, ...], receiver: str, system_binary: Callable[[str], str]
+) -> None:
     result = subprocess.run(
-        [_amtool(), "config", "routes", "test", f"--config.file={config}", *labels],
+        [system_binary("amtool"), "config", "routes", "test", f"--config.file={config}", *labels],
         capture_output=True,
         text=True,
         timeout=60,
@@ -97,9 +91,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def alertmanager(tmp_path: Path) -> Iterator[str]:
+def alertmanager(tmp_path: Path, system_binary: Callable[[str], str]) -> Iterator[str]:
     """A real Alertmanager on a free port with the fast config; its base URL."""
-    binary = _binary("alertmanager")
+    binary = system_binary("alertmanager")
     config = rules.render_alertmanager(
         tmp_path / "alertmanager.yml", webhook_url=WEBHOOK, profile="fast"
     )
@@ -130,13 +124,6 @@ def alertmanager(tmp_path: Path) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-
-
-def _binary(key: str) -> str:
-    found = binaries.BY_KEY[key].find()
-    if found is None:
-        pytest.skip(f"{key} is not installed")
-    return found
 
 
 def _alert(name: str, severity: str, service: str, instance: str) -> dict[str, Any]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +18,6 @@ RUNBOOK_BASE = "https://example.invalid/mockinfra/docs/runbooks"
 ALERT_NAME = re.compile(r"^(Service|Node|Frontend|Backend|Postgres|Valkey|Nginx)[A-Z][A-Za-z]+$")
 DURATION = re.compile(r"^(\d+)([smh])$")
 SECONDS = {"s": 1, "m": 60, "h": 3600}
-
-
-def _promtool() -> str:
-    found = shutil.which("promtool")
-    if found is None:
-        pytest.skip(
-            "promtool is not installed (Debian package `prometheus`, nixpkgs `prometheus.cli`)"
-        )
-    return found
 
 
 def _seconds(duration: str) -> int:
@@ -67,16 +58,16 @@ def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return result
 
 
-def test_promtool_check_rules(rendered: Path) -> None:
+def test_promtool_check_rules(rendered: Path, system_binary: Callable[[str], str]) -> None:
     files = sorted(p.name for p in rendered.glob("*.rules.yml"))
     assert len(files) == len(rules.rule_templates())
-    _run(_promtool(), "check", "rules", *files, cwd=rendered)
+    _run(system_binary("promtool"), "check", "rules", *files, cwd=rendered)
 
 
-def test_promtool_unit_tests(rendered: Path) -> None:
+def test_promtool_unit_tests(rendered: Path, system_binary: Callable[[str], str]) -> None:
     tests = sorted(p.name for p in rendered.glob("*.tests.yml"))
     assert tests, "no promtool unit tests rendered"
-    result = _run(_promtool(), "test", "rules", *tests, cwd=rendered)
+    result = _run(system_binary("promtool"), "test", "rules", *tests, cwd=rendered)
     assert result.stdout.count("SUCCESS") == len(tests)
 
 

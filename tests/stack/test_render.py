@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,6 @@ import yaml
 
 from mockinfra.common import topology
 from mockinfra.common.profiles import ProfileName
-from mockinfra.stack import binaries
 from mockinfra.stack.programs import Options, RulesProfile, programs
 from mockinfra.stack.render import (
     render_nginx,
@@ -28,13 +28,6 @@ def state(tmp_path: Path) -> State:
     st = State(tmp_path / "state")
     st.ensure()
     return st
-
-
-def _tool(key: str) -> str:
-    found = binaries.BY_KEY[key].find()
-    if found is None:
-        pytest.skip(f"{key} is not installed (nox -s deps)")
-    return found
 
 
 def test_prometheus_targets_carry_logical_names(state: State) -> None:
@@ -64,8 +57,10 @@ def test_prometheus_targets_carry_logical_names(state: State) -> None:
     assert seen[f"{topology.HOST}:9121"][:2] == ("valkey", "valkey")
 
 
-def test_promtool_accepts_the_prometheus_config(state: State) -> None:
-    promtool = _tool("promtool")
+def test_promtool_accepts_the_prometheus_config(
+    state: State, system_binary: Callable[[str], str]
+) -> None:
+    promtool = system_binary("promtool")
     running = {c.name for c in topology.COMPONENTS if not c.optional}
     (state.config / "rules").mkdir()
     path = state.config / "prometheus.yml"
@@ -77,9 +72,11 @@ def test_promtool_accepts_the_prometheus_config(state: State) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_nginx_accepts_its_config(state: State, tmp_path: Path) -> None:
-    nginx = _tool("nginx")
-    openssl = _tool("openssl")
+def test_nginx_accepts_its_config(
+    state: State, tmp_path: Path, system_binary: Callable[[str], str]
+) -> None:
+    nginx = system_binary("nginx")
+    openssl = system_binary("openssl")
     subprocess.run(
         [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
          "-keyout", str(state.tls / "key.pem"), "-out", str(state.tls / "cert.pem")],

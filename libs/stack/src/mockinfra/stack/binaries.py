@@ -36,6 +36,19 @@ class Binary:
                         return found
         return None
 
+    def require(self) -> str:
+        """Absolute path, or FileNotFoundError saying where the program comes from."""
+        found = self.find()
+        if found is None:
+            raise FileNotFoundError(f"{self.key} is not installed ({self.source})")
+        return found
+
+    @property
+    def source(self) -> str:
+        if self.debian is None:
+            return f"not in Debian 12; `nix develop` provides nixpkgs `{self.nixpkgs}`"
+        return f"run `nox -s deps`: Debian package `{self.debian}`, nixpkgs `{self.nixpkgs}`"
+
 
 _PG_DIRS: Final = ("/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/*/bin")
 

@@ -122,10 +122,7 @@ def _addr(comp: topology.Component, port: int | None = None) -> str:
 
 
 def _need(key: str) -> str:
-    found = binaries.BY_KEY[key].find()
-    if found is None:
-        raise FileNotFoundError(f"{key} is not installed (run `nox -s deps`)")
-    return found
+    return binaries.BY_KEY[key].require()
 
 
 def _command(state: State, comp: topology.Component) -> tuple[str, ...] | None:

@@ -14,9 +14,7 @@ async def ensure_certificate(state: State) -> tuple[Path, Path, bool]:
     cert, key = state.tls / "cert.pem", state.tls / "key.pem"
     if cert.exists() and key.exists():
         return cert, key, False
-    openssl = binaries.BY_KEY["openssl"].find()
-    if openssl is None:
-        raise FileNotFoundError("openssl is not installed (run `nox -s deps`)")
+    openssl = binaries.BY_KEY["openssl"].require()
     proc = await asyncio.create_subprocess_exec(
         openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256",
         "-days", "825", "-subj", "/CN=localhost",

@@ -99,9 +99,7 @@ class BareChain:
         return proc
 
     def start(self, backends: int) -> None:
-        nginx = binaries.BY_KEY["nginx"].find()
-        if nginx is None:
-            raise FileNotFoundError("nginx is not installed (run `nox -s deps`)")
+        nginx = binaries.BY_KEY["nginx"].require()
         ports = {"http": free_port(), "grpc": free_port(), "app": free_port()}
         grpc_ports = [free_port() for _ in range(backends)]
         bare = [sys.executable, "-m", "mockinfra.loadtest.bench.bare"]
