@@ -24,6 +24,7 @@ import pytest
 
 from mockinfra.common import topology
 from mockinfra.stack import ports, readiness
+from mockinfra.stack.report import process_tree
 from mockinfra.stack.state import State
 from mockinfra.stack.supervisor import Supervisor
 
@@ -192,9 +193,7 @@ def test_logs_and_restart_one_component(stack: Any) -> None:
 
 
 def _stack_processes(stack: Any) -> list[psutil.Process]:
-    sup = _supervisor(stack)
-    root = psutil.Process(sup.pid() or 0)
-    return [root, *root.children(recursive=True)]
+    return process_tree(_supervisor(stack).pid() or 0)
 
 
 def _call(method: str, path: str, **kwargs: Any) -> httpx.Response:

@@ -15,6 +15,7 @@ import psutil
 
 from mockinfra.common import topology
 from mockinfra.common.profiles import InstanceProfile, ProfileName, profile_for
+from mockinfra.stack.report import process_tree
 from mockinfra.stack.state import State
 from mockinfra.stack.supervisor import Supervisor
 
@@ -53,11 +54,7 @@ def running_profile(state: State | None = None) -> tuple[ProfileName, int] | Non
     pid = Supervisor(state or State.from_env()).pid()
     if pid is None:
         return None
-    try:
-        children = psutil.Process(pid).children(recursive=True)
-    except psutil.Error:
-        return None
-    for child in children:
+    for child in process_tree(pid)[1:]:
         try:
             value = child.environ().get(PROFILE_ENV)
         except psutil.Error:
