@@ -171,6 +171,47 @@ async def test_cache_hit_then_invalidated_by_a_write(backend_server: Any) -> Non
     assert sample(metrics, "db_query_duration_seconds_count", operation="list_data") >= 3
 
 
+async def test_a_listing_filled_before_a_write_is_never_served_after_it(
+    backend_server: Any, valkey_server: str
+) -> None:
+    """The race the version tag exists for: a reader queried the database, a write landed,
+    then the reader stored what it read. That listing must read as a miss, and is replaced."""
+    from redis.asyncio import Redis
+
+    from mockinfra.backend.cache import DATA_LIST_PREFIX, DATA_VERSION_KEY
+
+    b = await backend_server()
+    stub = backend_pb2_grpc.DataServiceStub(b.channel)
+    listing = backend_pb2.ListDataRequest(limit=4, offset=0)
+    created = await stub.CreateData(backend_pb2.CreateDataRequest(name="race", value=1))
+    client = Redis.from_url(valkey_server)
+
+    async def get(key: str) -> bytes:
+        value = await client.get(key)
+        assert isinstance(value, bytes), key
+        return value
+
+    try:
+        old = await get(DATA_VERSION_KEY)
+        fresh = await stub.ListData(listing)  # a miss: fills the listing at the current version
+        key = f"{DATA_LIST_PREFIX}:4:0"
+        assert (await get(key)).startswith(old + b":")
+        await stub.UpdateData(backend_pb2.UpdateDataRequest(id=created.id, name="race-2"))
+        # The slow reader's fill lands after the write, tagged with the version it read at.
+        await client.set(key, old + b":" + fresh.SerializeToString(), ex=60)
+        after = await stub.ListData(listing)
+        assert after.source == "database"
+        new = await get(DATA_VERSION_KEY)
+        assert int(new) == int(old) + 1
+        assert (await get(key)).startswith(new + b":")
+        assert (await stub.ListData(listing)).source == "cache"
+        # One key per (limit, offset), whatever the number of writes.
+        assert await client.keys(f"{DATA_LIST_PREFIX}:4:*") == [key.encode()]
+    finally:
+        await stub.DeleteData(backend_pb2.DeleteDataRequest(id=created.id))
+        await client.aclose()
+
+
 async def test_write_publishes_a_data_event(backend_server: Any, valkey_server: str) -> None:
     from redis.asyncio import Redis
 

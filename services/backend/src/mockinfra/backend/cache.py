@@ -1,9 +1,11 @@
 """Valkey as a cache: read-through data listings, session storage and change events.
 
-Listings are cached under a key that embeds a version number; a write bumps the version (one
-INCR), so every listing cached before it becomes unreachable at once and expires by its TTL.
-The version is read in the same Lua call as the entry, so a hit costs one round trip, and a
-reader that raced a writer fills the old version's key, which nobody reads again.
+A listing is cached under one key per (limit, offset), its value tagged with the data version
+it was read at (`<version>:<protobuf bytes>`). A write bumps the version (one INCR), so every
+listing cached before it stops matching at once. A read is one MGET of the version and the
+listing: a hit when the tag matches, a miss otherwise (then the listing is refilled, tagged with
+the version read before the database query, so a reader that raced a writer never makes a stale
+listing look current).
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ import orjson
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
-from mockinfra.backend.pipelined import PipelinedConnection, PipelinedError
 from mockinfra.common.faults import FaultInjector
 from mockinfra.common.metrics import Metrics
+from mockinfra.common.pipelined import PipelinedConnection, PipelinedError
 
 PREFIX: Final = "mockinfra"
 DATA_VERSION_KEY: Final = f"{PREFIX}:data:version"
@@ -26,13 +28,6 @@ DATA_LIST_PREFIX: Final = f"{PREFIX}:data:list"
 SESSION_PREFIX: Final = f"{PREFIX}:session"
 EVENTS_CHANNEL: Final = "data-events"
 CACHE_NAME: Final = "data"  # the `cache` label of cache_hits_total / cache_misses_total
-
-# KEYS[1] = version key; ARGV[1] = listing key prefix, ARGV[2] = listing key suffix.
-# Returns {version, cached value or false}.
-_READ_LUA: Final = """
-local v = redis.call('GET', KEYS[1]) or '0'
-return {v, redis.call('GET', ARGV[1] .. ':' .. v .. ':' .. ARGV[2])}
-"""
 
 
 class CacheUnavailable(Exception):
@@ -90,29 +85,30 @@ class Cache:
         self.metrics.labels_for(self.metrics.cache_errors_total, operation=operation).inc()
         return CacheUnavailable(f"cache {operation} failed: {type(exc).__name__}: {exc}")
 
-    async def get_listing(self, limit: int, offset: int) -> tuple[str, bytes | None]:
-        """(version, cached bytes or None); counts the hit or miss."""
+    async def get_listing(self, limit: int, offset: int) -> tuple[bytes, bytes | None]:
+        """(current version, cached bytes or None); counts the hit or miss."""
         self.faults.check_dependency("cache")
         try:
-            # EVAL, not EVALSHA: Valkey caches the compiled script by its hash, and there is
-            # no NOSCRIPT to handle after a Valkey restart.
             version, value = await self._reader.call(
-                "EVAL", _READ_LUA, 1, DATA_VERSION_KEY, DATA_LIST_PREFIX, f"{limit}:{offset}"
+                "MGET", DATA_VERSION_KEY, f"{DATA_LIST_PREFIX}:{limit}:{offset}"
             )
         except PipelinedError as exc:
             raise self._error("get", exc) from exc
-        if value is None:
-            self.metrics.cache_miss(CACHE_NAME)
-        else:
-            self.metrics.cache_hit(CACHE_NAME)
-        return (version.decode() if isinstance(version, bytes) else str(version)), value
+        version = version or b"0"
+        if value is not None:
+            tag, _, listing = value.partition(b":")
+            if tag == version:
+                self.metrics.cache_hit(CACHE_NAME)
+                return version, listing
+        self.metrics.cache_miss(CACHE_NAME)
+        return version, None
 
-    async def put_listing(self, version: str, limit: int, offset: int, value: bytes) -> None:
-        """Store a listing under the version read before the database query."""
+    async def put_listing(self, version: bytes, limit: int, offset: int, value: bytes) -> None:
+        """Store a listing tagged with the version read before the database query."""
         self.faults.check_dependency("cache")
         try:
             await self.client.set(
-                f"{DATA_LIST_PREFIX}:{version}:{limit}:{offset}", value, ex=self.ttl
+                f"{DATA_LIST_PREFIX}:{limit}:{offset}", version + b":" + value, ex=self.ttl
             )
         except RedisError as exc:
             raise self._error("set", exc) from exc

@@ -55,7 +55,7 @@ class DataServicer(backend_pb2_grpc.DataServiceServicer):
         offset = request.offset
         require(offset >= 0, f"offset: must not be negative, got {offset}")
         cache = self.backend.cache
-        version: str | None = None
+        version: bytes | None = None
         if not request.nocache:
             try:
                 version, cached = await cache.get_listing(limit, offset)

@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from mockinfra.backend.pipelined import PipelinedConnection, PipelinedError
+from mockinfra.common.pipelined import PipelinedConnection, PipelinedError
 from mockinfra.stack import servers
 
 pytestmark = pytest.mark.integration

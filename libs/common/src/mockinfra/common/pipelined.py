@@ -1,4 +1,4 @@
-"""One pipelined Valkey connection for the cache's hot read (the listing's Lua GET).
+"""One pipelined Valkey connection for a hot read path (the backend's listing cache, the bench).
 
 redis-py's per-command Python (connection pool checkout, retry wrapper, timeout context,
 script wrapper) was most of the backend's cache cost on a cache hit. Valkey answers the
