@@ -66,7 +66,7 @@ def test_bench_json_has_every_number(stack: Any, tmp_path: Path) -> None:
         bench["cpu"]["bare"]["per_request_ms"],
     )
     assert stack_cpu["frontend"] > 0 and stack_cpu["backend-1"] + stack_cpu["backend-2"] > 0
-    assert bare_cpu["app"] > 0 and bare_cpu["nginx"] > 0
+    assert bare_cpu["app"] > 0 and bare_cpu["nginx"] > 0 and bare_cpu["valkey"] > 0
     assert bench["memory"]["peak_total_mib"] > 0
     assert {"frontend", "backend-1", "nginx"} <= set(bench["memory"]["peak_by_component_mib"])
     assert bench["machine"]["cpus"] >= 1

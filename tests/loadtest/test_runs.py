@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+import redis
 
 from mockinfra.loadtest.bench import chain, loadgen
 from mockinfra.stack import proxy
@@ -76,7 +77,10 @@ def test_bare_chain_serves_the_read_path_and_leaves_no_process(tmp_path: Path) -
         assert seen <= {"bare-1", "bare-2"} and seen
         result = loadgen.measure(f"{bare.url}/api/backend/data", seconds=2, connections=8)
         assert result.requests > 0 and result.errors == 0 and result.rps > 0
-        assert set(bare.programs) == {"grpc-1", "grpc-2", "app", "nginx"}
+        assert set(bare.programs) == {"grpc-1", "grpc-2", "app", "nginx", "valkey"}
+        # Every answer was a cache hit on the chain's own Valkey (plus the readiness probe's).
+        with redis.Redis.from_url(f"redis://{bare.valkey}") as cache:
+            assert cache.info("stats")["keyspace_hits"] >= 10 + result.requests
         bare_conf = (bare.root / "nginx.conf").read_text()
     assert not [pid for pid in pids if psutil.pid_exists(pid)]
     # The ceiling is measured with the stack's own upstream connection handling.

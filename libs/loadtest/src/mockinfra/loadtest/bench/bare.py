@@ -1,11 +1,13 @@
 """The bare chain's two programs: a minimal grpc.aio data server and a minimal FastAPI gateway.
 
 They do what the real cached read path must do and nothing else: HTTP parsing, one unary gRPC
-call through nginx, protobuf to JSON. No metrics, logs, tracing, fault injection or cache
-lookup; the response is built once. Same server settings as the frontend (uvicorn with uvloop
-and httptools, orjson), so the ratio to the real stack measures what the stack adds.
+call through nginx, one Valkey GET of the serialised listing (the cache hit), protobuf to JSON.
+No metrics, logs, tracing, fault injection or cache invalidation. The same Valkey client as the
+backends' hit path (`mockinfra.common.pipelined`, the cheapest this codebase has) and the same
+server settings as the frontend (uvicorn with uvloop and httptools, orjson), so the ratio to the
+real stack measures what the stack adds to the same work.
 
-`python -m mockinfra.loadtest.bench.bare grpc --port P --instance backend-1`
+`python -m mockinfra.loadtest.bench.bare grpc --port P --instance backend-1 --valkey H:P`
 `python -m mockinfra.loadtest.bench.bare http --port P --target 127.0.0.1:G`
 """
 
@@ -26,10 +28,13 @@ from google.protobuf import struct_pb2, timestamp_pb2
 from mockinfra.common import topology
 from mockinfra.common.grpc_client import CHANNEL_OPTIONS
 from mockinfra.common.grpc_server import INSTANCE_METADATA
+from mockinfra.common.pipelined import PipelinedConnection
 from mockinfra.v1 import backend_pb2, backend_pb2_grpc
 
 ITEMS: Final = 100  # the journeys' and the bench's `limit=100`
 INSTANCE_KEY: Final = INSTANCE_METADATA  # what the stack's backends send
+LISTING_KEY: Final = "mockinfra:bench:listing"
+LIST_DATA: Final = "ListData"
 
 
 def _reply() -> backend_pb2.ListDataResponse:
@@ -55,23 +60,35 @@ def _reply() -> backend_pb2.ListDataResponse:
     )
 
 
-class _Data(backend_pb2_grpc.DataServiceServicer):
-    def __init__(self, instance: str) -> None:
-        self.reply = _reply()
+class _Data:
+    """ListData answered with the listing's bytes as read from Valkey (no protobuf work)."""
+
+    def __init__(self, instance: str, cache: PipelinedConnection) -> None:
+        self.cache = cache
         self.metadata = ((INSTANCE_KEY, instance),)
 
-    async def ListData(
+    async def list_data(
         self, request: backend_pb2.ListDataRequest, context: grpc.aio.ServicerContext[Any, Any]
-    ) -> backend_pb2.ListDataResponse:
+    ) -> bytes:
         await context.send_initial_metadata(self.metadata)
-        return self.reply
+        listing: bytes = await self.cache.call("GET", LISTING_KEY)
+        return listing
 
 
-async def serve_grpc(port: int, instance: str) -> None:
+async def serve_grpc(port: int, instance: str, valkey: str) -> None:
+    host, _, valkey_port = valkey.rpartition(":")
+    cache = PipelinedConnection(host, int(valkey_port))
+    await cache.call("SET", LISTING_KEY, _reply().SerializeToString())
+    data = _Data(instance, cache)
+    # Only ListData is served, and its reply goes out as stored: no response serializer.
+    handler = grpc.unary_unary_rpc_method_handler(
+        data.list_data, request_deserializer=backend_pb2.ListDataRequest.FromString
+    )
+    service = backend_pb2.DESCRIPTOR.services_by_name["DataService"].full_name
     server = grpc.aio.server()
-    # Only ListData is served; the stub types mark the other methods abstract.
-    servicer = _Data(instance)  # type: ignore[abstract]
-    backend_pb2_grpc.add_DataServiceServicer_to_server(servicer, server)
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(service, {LIST_DATA: handler}),)
+    )
     server.add_insecure_port(f"{topology.HOST}:{port}")
     await server.start()
     await server.wait_for_termination()
@@ -158,12 +175,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     g = sub.add_parser("grpc")
     g.add_argument("--port", type=int, required=True)
     g.add_argument("--instance", default="bare-1")
+    g.add_argument("--valkey", required=True, help="HOST:PORT of the Valkey holding the listing")
     h = sub.add_parser("http")
     h.add_argument("--port", type=int, required=True)
     h.add_argument("--target", required=True)
     args = p.parse_args(argv)
     if args.program == "grpc":
-        asyncio.run(serve_grpc(args.port, args.instance))
+        asyncio.run(serve_grpc(args.port, args.instance, args.valkey))
     else:
         uvicorn.run(
             gateway(args.target),

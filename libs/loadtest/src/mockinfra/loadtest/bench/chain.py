@@ -1,4 +1,5 @@
-"""Start and stop the bare chain: nginx -> minimal FastAPI -> nginx gRPC upstream -> grpc.aio.
+"""Start and stop the bare chain: nginx -> minimal FastAPI -> nginx gRPC upstream -> grpc.aio
+-> Valkey (the cache hit's one GET).
 
 Everything on 127.0.0.1, on free ports, in a temporary folder; every process is started here
 and stopped here by its pid. The nginx configuration mirrors the stack's proxy settings
@@ -26,7 +27,7 @@ from typing import Final
 import httpx
 
 from mockinfra.common import topology
-from mockinfra.stack import binaries, proxy
+from mockinfra.stack import binaries, proxy, servers
 
 READY_TIMEOUT: Final = 30.0
 STOP_TIMEOUT: Final = 10.0
@@ -82,6 +83,7 @@ class BareChain:
 
     root: Path
     url: str = ""
+    valkey: str = ""  # HOST:PORT of its own Valkey
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     nginx: subprocess.Popen[bytes] | None = None
 
@@ -102,10 +104,16 @@ class BareChain:
         nginx = binaries.BY_KEY["nginx"].require()
         ports = {"http": free_port(), "grpc": free_port(), "app": free_port()}
         grpc_ports = [free_port() for _ in range(backends)]
+        valkey_port = free_port()
+        (self.root / "valkey").mkdir()
+        self._spawn("valkey", servers.valkey_command(valkey_port, self.root / "valkey"))
+        servers.wait_for_valkey(topology.HOST, valkey_port, timeout=READY_TIMEOUT)
         bare = [sys.executable, "-m", "mockinfra.loadtest.bench.bare"]
+        valkey = self.valkey = f"{topology.HOST}:{valkey_port}"
         for i, port in enumerate(grpc_ports, 1):
             self._spawn(
-                f"grpc-{i}", [*bare, "grpc", "--port", str(port), "--instance", f"bare-{i}"]
+                f"grpc-{i}",
+                [*bare, "grpc", "--port", str(port), "--instance", f"bare-{i}", "--valkey", valkey],
             )
         target = f"{topology.HOST}:{ports['grpc']}"
         self._spawn("app", [*bare, "http", "--port", str(ports["app"]), "--target", target])
