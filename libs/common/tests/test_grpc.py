@@ -1,4 +1,4 @@
-"""The gRPC interceptors and fault service end to end, on a real grpc.aio server."""
+"""The gRPC server telemetry and fault service end to end, on a real grpc.aio server."""
 
 from __future__ import annotations
 
@@ -126,6 +126,43 @@ async def test_calls_metrics_trace_and_faults(
             check = await health.Check(health_pb2.HealthCheckRequest(service=name))
             assert check.status == health_pb2.HealthCheckResponse.SERVING
         assert _sample(rt, 'grpc_server_started_total{grpc_method="Check"') == 0
+
+
+async def test_a_generic_handler_gets_the_same_telemetry() -> None:
+    """A service registered by hand (a generic handler only, no registered methods) is wrapped
+    like a generated one, once per method."""
+    rt = make_runtime()
+
+    async def get_status(request: Any, context: Any) -> backend_pb2.StatusResponse:
+        return backend_pb2.StatusResponse(status="healthy", instance="orders-1")
+
+    handler = grpc.unary_unary_rpc_method_handler(
+        get_status,
+        request_deserializer=backend_pb2.GetStatusRequest.FromString,
+        response_serializer=backend_pb2.StatusResponse.SerializeToString,
+    )
+
+    def register(srv: grpc.aio.Server) -> Iterable[str]:
+        generic = grpc.method_handlers_generic_handler(STATUS_SERVICE, {"GetStatus": handler})
+        srv.add_generic_rpc_handlers((generic,))
+        return (STATUS_SERVICE,)
+
+    running = await start_server(rt, register, port=0, metrics=False)
+    try:
+        async with insecure_channel(rt, f"127.0.0.1:{running.port}") as channel:
+            status = backend_pb2_grpc.StatusServiceStub(channel)
+            for i in range(3):
+                call = status.GetStatus(
+                    backend_pb2.GetStatusRequest(), metadata=(("x-request-id", f"g-{i}"),)
+                )
+                assert (await call).status == "healthy"
+                initial = dict(await call.initial_metadata())
+                assert initial["x-instance"] == "orders-1" and initial["x-request-id"] == f"g-{i}"
+        labels = 'grpc_method="GetStatus",grpc_service="mockinfra.v1.StatusService"'
+        assert _sample(rt, f'grpc_server_handled_total{{grpc_code="OK",{labels}') == 3
+    finally:
+        await running.stop(grace=0)
+        rt.faults.close()
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,17 @@
-"""gRPC server side: one telemetry interceptor and `serve()`, the standard server of a service.
+"""gRPC server side: per-call telemetry for every unary method, and `serve()`.
 
-The interceptor applies, per unary call: trace context from metadata and a server span, the
-request id (`x-request-id` or a new one), one initial metadata (`x-instance`, `x-request-id` and
-the service's own pairs, sent first so that every answer, errors included, says who answered),
+The telemetry, per unary call: trace context from metadata and a server span, the request id
+(`x-request-id` or a new one), one initial metadata (`x-instance`, `x-request-id` and the
+service's own pairs, sent first so that every answer, errors included, says who answered),
 go-grpc-prometheus metrics, and fault injection (`FaultInjector.admit`; an injected fault aborts
 with its code and trailing metadata `x-fault-injected: <kind>`; injected latency is a budget for
 the whole call, padded after the handler). Health and reflection calls pass straight through.
+
+It is applied by wrapping each method handler once, as the service registers it
+(`TelemetryHandlers.registrar`, which `start_server` uses), not by a grpc.aio server interceptor:
+an interceptor costs an extra coroutine chain per call (about 50 us of CPU per call here, 9% of
+a minimal server's). A server built elsewhere gets the same with
+`register(TelemetryHandlers(rt).registrar(server))`.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Final, TypeAlias
+from typing import Any, Final, TypeAlias, cast, overload
 
 import grpc
 from grpc_health.v1 import _async as health_aio  # the asyncio HealthServicer
@@ -48,6 +54,7 @@ SERVER_OPTIONS: Final = (
 
 log = logging.getLogger("mockinfra.grpc")
 _Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
+_Generic: TypeAlias = "grpc.GenericRpcHandler[Any, Any]"
 Metadata: TypeAlias = tuple[tuple[str, str], ...]
 
 
@@ -68,8 +75,8 @@ def _bytes_or(serializer: Callable[[Any], bytes] | None) -> Callable[[Any], byte
     return serialize
 
 
-class TelemetryServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
-    """Metrics, span, request id and injected faults for every unary-unary method."""
+class TelemetryHandlers:
+    """The telemetry wrapper of unary-unary method handlers, built once per method."""
 
     def __init__(self, rt: Runtime, *, initial_metadata: Metadata = ()) -> None:
         self.rt = rt
@@ -77,28 +84,24 @@ class TelemetryServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[ty
         self.faults = rt.faults
         self.tracer = rt.tracer
         self.initial_md: Metadata = ((INSTANCE_METADATA, rt.settings.instance), *initial_metadata)
-        # method -> (handler from continuation, wrapped handler): wrappers are built once.
-        self._wrapped: dict[str, tuple[_Handler, _Handler]] = {}
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[_Handler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> _Handler:
-        handler = await continuation(handler_call_details)
-        method: str = handler_call_details.method  # type: ignore[attr-defined]
+    @overload
+    def wrap_handler(self, method: str, handler: _Handler) -> _Handler: ...
+    @overload
+    def wrap_handler(self, method: str, handler: None) -> None: ...
+    def wrap_handler(self, method: str, handler: _Handler | None) -> _Handler | None:
+        """`handler` with telemetry, or unchanged: streaming, health and reflection methods."""
         if handler is None or handler.unary_unary is None or method.startswith(_SKIPPED_PREFIXES):
             return handler  # streaming calls pass through untouched: our API has none
-        cached = self._wrapped.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
-        wrapped = grpc.unary_unary_rpc_method_handler(
+        return grpc.unary_unary_rpc_method_handler(
             self._wrap(method, handler.unary_unary),
             request_deserializer=handler.request_deserializer,
             response_serializer=_bytes_or(handler.response_serializer),
         )
-        self._wrapped[method] = (handler, wrapped)
-        return wrapped
+
+    def registrar(self, server: grpc.aio.Server) -> grpc.aio.Server:
+        """`server` as `register()` sees it: every handler added through it is wrapped once."""
+        return cast(grpc.aio.Server, _Registrar(server, self))
 
     def _wrap(self, full_method: str, behaviour: Any) -> Callable[..., Awaitable[Any]]:
         service, method = split_method(full_method)
@@ -187,11 +190,51 @@ class TelemetryServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[ty
         return unary
 
 
-def server_interceptors(
-    rt: Runtime, *, initial_metadata: Metadata = ()
-) -> list[grpc.aio.ServerInterceptor[Any, Any]]:
-    """The interceptors every gRPC mock service installs (`initial_metadata`: its own pairs)."""
-    return [TelemetryServerInterceptor(rt, initial_metadata=initial_metadata)]
+class _WrappedGenericHandler(grpc.GenericRpcHandler):  # type: ignore[type-arg]
+    """A generic handler whose method handlers come out wrapped (each wrapped once)."""
+
+    def __init__(self, inner: _Generic, telemetry: TelemetryHandlers) -> None:
+        self.inner = inner
+        self.telemetry = telemetry
+        # method -> (handler from the inner generic handler, wrapped handler)
+        self._wrapped: dict[str, tuple[_Handler, _Handler | None]] = {}
+
+    def service(self, handler_call_details: grpc.HandlerCallDetails) -> _Handler | None:
+        handler = self.inner.service(handler_call_details)
+        if handler is None:
+            return None
+        method: str = handler_call_details.method  # type: ignore[attr-defined]
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = self.telemetry.wrap_handler(method, handler)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
+
+class _Registrar:
+    """Stands in for the server while a service registers: wraps, then passes on."""
+
+    def __init__(self, server: grpc.aio.Server, telemetry: TelemetryHandlers) -> None:
+        self._server = server
+        self._telemetry = telemetry
+
+    def add_registered_method_handlers(
+        self, service_name: str, method_handlers: dict[str, _Handler]
+    ) -> None:
+        wrap = self._telemetry.wrap_handler
+        self._server.add_registered_method_handlers(  # type: ignore[attr-defined]
+            service_name,
+            {name: wrap(f"/{service_name}/{name}", h) for name, h in method_handlers.items()},
+        )
+
+    def add_generic_rpc_handlers(self, handlers: Iterable[_Generic]) -> None:
+        self._server.add_generic_rpc_handlers(
+            tuple(_WrappedGenericHandler(h, self._telemetry) for h in handlers)
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._server, name)  # ports, options: the server's own
 
 
 Register = Callable[[grpc.aio.Server], Iterable[str] | None]
@@ -230,10 +273,10 @@ async def start_server(
     `initial_metadata`: pairs the service adds to the one initial metadata of every call.
     """
     s = rt.settings
-    interceptors = server_interceptors(rt, initial_metadata=initial_metadata)
-    server = grpc.aio.server(interceptors=interceptors, options=SERVER_OPTIONS)
-    names = tuple(register(server) or ())
-    faults_pb2_grpc.add_FaultServiceServicer_to_server(FaultServicer(rt), server)
+    server = grpc.aio.server(options=SERVER_OPTIONS)
+    registrar = TelemetryHandlers(rt, initial_metadata=initial_metadata).registrar(server)
+    names = tuple(register(registrar) or ())
+    faults_pb2_grpc.add_FaultServiceServicer_to_server(FaultServicer(rt), registrar)
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     all_names = (*names, FAULT_SERVICE_NAME)
