@@ -60,6 +60,7 @@ def test_bench_json_has_every_number(stack: Any, tmp_path: Path) -> None:
     assert bench["stack"]["errors"] == 0  # faults are off for the bench
     assert bench["ratio"] == pytest.approx(bench["stack"]["rps"] / bench["bare"]["rps"], abs=1e-3)
     assert len(bench["by_round"]) == bench["rounds"] == 2
+    assert [r["first"] for r in bench["by_round"]] == ["stack", "bare"]  # balanced order
     assert bench["stack"]["seconds"] >= 2 * 2 * 0.9  # two rounds of 2 s each, summed
     stack_cpu, bare_cpu = (
         bench["cpu"]["stack"]["per_request_ms"],

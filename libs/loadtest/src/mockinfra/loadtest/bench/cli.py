@@ -4,8 +4,9 @@ In one run: (1) the load generator's own ceiling against nginx's static `/health
 stack's cached `GET /api/backend/data` through nginx with every instrument on and injected faults
 off, and the stack's resident memory meanwhile; (3) the same request through a bare chain of the
 same shape started here. (2) and (3) alternate for `--rounds` rounds, so that both see the same
-minutes of a machine whose speed drifts. Prints the numbers, the ratio (2)/(3) and the CPU each
-program spent per request; `--json` writes them.
+minutes of a machine whose speed drifts, in the order stack-bare, bare-stack, stack-bare, ...
+(a steady drift favours neither over a pair of rounds). Prints the numbers, the ratio (2)/(3)
+and the CPU each program spent per request; `--json` writes them.
 """
 
 from __future__ import annotations
@@ -38,13 +39,21 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m mockinfra.loadtest.bench", description=__doc__)
     p.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
     p.add_argument(
-        "--rounds", type=int, default=3, help="stack and bare chain measured alternately this often"
+        "--rounds",
+        type=int,
+        default=4,
+        help="stack and bare chain measured alternately this often (even: order balanced)",
     )
     p.add_argument("--connections", type=int, default=64, help="concurrent connections")
     p.add_argument("--threads", type=int, default=1, help="wrk threads (a core each)")
     p.add_argument("--json", type=Path, help="write every number here")
     p.add_argument("--host", default=topology.url("nginx"), help="the stack's nginx")
     return p
+
+
+def _order(round_index: int) -> tuple[str, str]:
+    """Which chain a round measures first: stack first in even rounds, bare first in odd ones."""
+    return ("stack", "bare") if round_index % 2 == 0 else ("bare", "stack")
 
 
 def _warm(url: str) -> None:
@@ -88,11 +97,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             idle = sum(memory.snapshot(pids).values())
             ceiling = loadgen.measure(host + "/health", **opts)
             with memory.Sampler(pids) as rss:
-                for _ in range(rounds):
-                    with stack_cpu.measure():
-                        stack_runs.append(loadgen.measure(host + READ_PATH, **opts))
-                    with bare_cpu.measure():
-                        bare_runs.append(loadgen.measure(bare_chain.url + READ_PATH, **opts))
+                for i in range(rounds):
+                    for which in _order(i):
+                        if which == "stack":
+                            with stack_cpu.measure():
+                                stack_runs.append(loadgen.measure(host + READ_PATH, **opts))
+                        else:
+                            with bare_cpu.measure():
+                                bare_runs.append(
+                                    loadgen.measure(bare_chain.url + READ_PATH, **opts)
+                                )
         finally:
             if overridden:
                 faultoff.restore()
@@ -113,11 +127,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "ratio": round(ratio, 3),
         "by_round": [
             {
+                "first": _order(i)[0],
                 "stack_rps": s.rps,
                 "bare_rps": b.rps,
                 "ratio": round(s.rps / b.rps, 3) if b.rps else 0.0,
             }
-            for s, b in zip(stack_runs, bare_runs, strict=True)
+            for i, (s, b) in enumerate(zip(stack_runs, bare_runs, strict=True))
         ],
         "cpu": {
             "stack": stack_cpu.as_dict(stack.requests),
