@@ -7,8 +7,14 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from fastapi import FastAPI
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from mockinfra.common.asgi import TelemetryMiddleware, fault_admin_router, metrics_response
+from mockinfra.common.asgi import (
+    NO_NATIVE_TELEMETRY,
+    TelemetryMiddleware,
+    fault_admin_router,
+    metrics_response,
+)
 from mockinfra.common.errors import error_response
 from mockinfra.common.runtime import Runtime
 from mockinfra.common.tracing import inject
@@ -19,7 +25,7 @@ AUTH = {"authorization": f"Bearer {TOKEN}"}
 
 
 def build_app(rt: Runtime) -> FastAPI:
-    app = FastAPI()
+    app = FastAPI(telemetry=NO_NATIVE_TELEMETRY)
 
     @app.get("/api/items/{item_id}")
     async def get_item(item_id: int) -> dict[str, int]:
@@ -92,6 +98,18 @@ async def test_route_template_request_id_and_access_log(
     # Written inside the server span: its own span id, and a trace id even without traceparent.
     assert first["span_id"] not in ("", format(caller.get_span_context().span_id, "016x"))
     assert all(len(str(line["trace_id"])) == 32 and line["span_id"] for line in access)
+
+
+async def test_one_server_span_per_request(
+    client: tuple[Runtime, httpx.AsyncClient], spans: InMemorySpanExporter
+) -> None:
+    """The middleware's span is the only one: FastAPI's native spans are off."""
+    _, c = client
+    assert (await c.get("/api/items/5")).status_code == 200
+    # By span id: every runtime made in this process adds the test exporter's processor to the
+    # one global provider, so a span can be exported more than once.
+    finished = {s.context.span_id: (s.name, s.kind.name) for s in spans.get_finished_spans()}
+    assert list(finished.values()) == [("GET /api/items/{item_id}", "SERVER")]
 
 
 async def test_injected_error_json_body_and_admin(

@@ -19,6 +19,7 @@ from typing import Any, Final
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.routing import iter_route_contexts
+from fastapi.telemetry import TelemetryConfig
 from opentelemetry import trace
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.responses import Response
@@ -57,6 +58,17 @@ def _template(route: Any) -> str:
     if isinstance(getattr(route, "original_route", route), Mount):
         return path + "/{path}"  # one label per mounted app, whatever is below it
     return path
+
+
+# FastAPI's own OpenTelemetry instrumentation, off: `TelemetryMiddleware` makes the server span,
+# metrics and access line, and FastAPI's would add a second server span, operation spans and
+# metrics per request. `FastAPI(telemetry=NO_NATIVE_TELEMETRY)` in every app.
+NO_NATIVE_TELEMETRY: Final[TelemetryConfig] = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+}
 
 
 def request_id_from(value: str | None) -> str:

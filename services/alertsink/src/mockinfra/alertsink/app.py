@@ -22,7 +22,12 @@ from mockinfra.alertsink.config import Settings
 from mockinfra.alertsink.forward import Forwarder
 from mockinfra.alertsink.schemas import AlertList, AlertStatus, WebhookAck, WebhookPayload
 from mockinfra.alertsink.store import AlertStore
-from mockinfra.common.asgi import TelemetryMiddleware, fault_admin_router, metrics_response
+from mockinfra.common.asgi import (
+    NO_NATIVE_TELEMETRY,
+    TelemetryMiddleware,
+    fault_admin_router,
+    metrics_response,
+)
 from mockinfra.common.errors import error_response
 from mockinfra.common.runtime import Runtime
 
@@ -94,7 +99,9 @@ def create_app(rt: Runtime) -> FastAPI:
                     await forwarder.drain(DRAIN_SECONDS)
                 await store.close()
 
-    app = FastAPI(title="mockinfra alert receiver", lifespan=lifespan)
+    app = FastAPI(
+        title="mockinfra alert receiver", lifespan=lifespan, telemetry=NO_NATIVE_TELEMETRY
+    )
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.state.runtime = rt

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Final
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
-from fastapi.telemetry import TelemetryConfig
 from starlette.responses import Response
 
-from mockinfra.common.asgi import TelemetryMiddleware, fault_admin_router, metrics_response
+from mockinfra.common.asgi import (
+    NO_NATIVE_TELEMETRY,
+    TelemetryMiddleware,
+    fault_admin_router,
+    metrics_response,
+)
 from mockinfra.common.grpc_client import ClientTelemetry, insecure_channel
 from mockinfra.common.runtime import Runtime
 from mockinfra.frontend import errors
@@ -27,13 +30,6 @@ from mockinfra.frontend.config import Settings
 from mockinfra.frontend.faultpolicy import inject_faults
 from mockinfra.frontend.limits import BodyLimitMiddleware
 from mockinfra.frontend.responses import JSONResponse
-
-NO_NATIVE_TELEMETRY: Final[TelemetryConfig] = {
-    "tracing": False,
-    "metrics": False,
-    "logs": False,
-    "operation_spans": False,
-}
 
 
 def operation_id(route: APIRoute) -> str:
@@ -71,8 +67,6 @@ def create_app(rt: Runtime | None = None) -> FastAPI:
         lifespan=lifespan,
         default_response_class=JSONResponse,
         generate_unique_id_function=operation_id,
-        # TelemetryMiddleware already makes the server span, metrics and access line; FastAPI's
-        # native telemetry would add a second server span and two more per request.
         telemetry=NO_NATIVE_TELEMETRY,
     )
     app.state.runtime = rt

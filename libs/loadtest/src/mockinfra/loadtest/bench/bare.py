@@ -26,6 +26,7 @@ from fastapi import FastAPI, Query, Response
 from google.protobuf import struct_pb2, timestamp_pb2
 
 from mockinfra.common import topology
+from mockinfra.common.asgi import NO_NATIVE_TELEMETRY
 from mockinfra.common.grpc_client import CHANNEL_OPTIONS
 from mockinfra.common.grpc_server import INSTANCE_METADATA
 from mockinfra.common.pipelined import PipelinedConnection
@@ -124,7 +125,7 @@ def _item(item: backend_pb2.DataItem) -> dict[str, Any]:
 
 def gateway(target: str) -> FastAPI:
     """`GET /api/backend/data` over one gRPC channel to `target` (nginx's gRPC upstream)."""
-    app = FastAPI()
+    app = FastAPI(telemetry=NO_NATIVE_TELEMETRY)  # nothing added, FastAPI's own included
     state: dict[str, backend_pb2_grpc.DataServiceStub] = {}
     listings: dict[bytes, dict[str, Any]] = {}  # one prebuilt listing: never grows past one
 
