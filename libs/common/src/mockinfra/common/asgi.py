@@ -33,6 +33,8 @@ from mockinfra.common.faults import (
     InjectedFault,
     close_budget,
     open_budget,
+    reset_anchor,
+    set_anchor,
 )
 from mockinfra.common.logging import log_fast, request_id_var
 from mockinfra.common.runtime import Runtime
@@ -146,6 +148,7 @@ class TelemetryMiddleware:
                 carrier[name.decode()] = value.decode("latin-1")
         request_id = request_id_from(incoming_id)
         id_token = request_id_var.set(request_id)
+        anchor_token = set_anchor(time.time())  # downstream latency counts from the arrival
         route, inject = self._route(scope)
         status = 500
         fault_kind = ""
@@ -205,6 +208,7 @@ class TelemetryMiddleware:
             if budget is not None:
                 close_budget(budget)
             self.in_flight.dec()
+            reset_anchor(anchor_token)
             request_id_var.reset(id_token)
 
     async def _send_fault(self, fault: InjectedFault, request_id: str, send: Send) -> None:

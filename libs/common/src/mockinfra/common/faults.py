@@ -208,6 +208,51 @@ def add_downstream(seconds: float) -> None:
         budget.downstream += seconds
 
 
+# --- the latency anchor: where a callee's injected latency starts counting ----------------------
+#
+# A caller sends, with each downstream call, the time it became ready to make that call (its own
+# request's arrival, or the end of its previous downstream call) as `x-latency-anchor` (epoch
+# seconds). The callee's injected delay counts from there, so the transport and queueing on the
+# way in are part of the configured latency instead of added to it: a gateway call through
+# nginx and the frontend shows the backend's configured latency at nginx (fault-model.md).
+
+LATENCY_ANCHOR_METADATA: Final = "x-latency-anchor"
+MAX_ANCHOR_AGE: Final = 1.0  # seconds; an older (or future) anchor is a clock jump, not transport
+_anchor_var: ContextVar[float] = ContextVar("latency_anchor", default=0.0)
+
+
+def set_anchor(epoch_seconds: float) -> Token[float]:
+    """The current request is ready to call downstream from `epoch_seconds` (reset the token)."""
+    return _anchor_var.set(epoch_seconds)
+
+
+def reset_anchor(token: Token[float]) -> None:
+    _anchor_var.reset(token)
+
+
+def anchor_metadata() -> tuple[str, str] | None:
+    """The metadata pair for an outgoing call, inside a request that set an anchor."""
+    anchor = _anchor_var.get()
+    return (LATENCY_ANCHOR_METADATA, f"{anchor:.6f}") if anchor else None
+
+
+def advance_anchor() -> None:
+    """A downstream call finished: the next one's latency counts from now."""
+    if _anchor_var.get():
+        _anchor_var.set(time.time())
+
+
+def anchor_age(value: str | bytes | None) -> float:
+    """Seconds since a received anchor (0 when absent, malformed or beyond MAX_ANCHOR_AGE)."""
+    if not value:
+        return 0.0
+    try:
+        age = time.time() - float(value)
+    except ValueError:
+        return 0.0
+    return age if 0.0 < age <= MAX_ANCHOR_AGE else 0.0
+
+
 # --- run-time faults --------------------------------------------------------------------------
 
 
@@ -444,12 +489,14 @@ class FaultInjector:
             await asyncio.sleep(delay)
         return fault
 
-    async def admit(self) -> tuple[InjectedFault | None, float]:
+    async def admit(self, already: float = 0.0) -> tuple[InjectedFault | None, float]:
         """Like `before_call`, but a proceeding call gets its latency back instead of a sleep.
 
         Returns (fault, delay): with a fault the delay has been slept already (0 is returned);
         without one the caller runs its handler, then `pad`s to the delay, so the latency a
         client observes is the sampled one rather than the sample plus the service's own work.
+        `already`: seconds of the call's latency spent before it got here (`anchor_age`); an
+        injected error sleeps only what is left of the delay.
         """
         if time.time() >= self._next_expiry:
             self._expire()
@@ -481,8 +528,8 @@ class FaultInjector:
         rate = self._error_rate
         if rate > 0.0 and self._error_rng.random() < rate:
             status = self._error_rng.choice(_ERROR_STATUSES)
-            if delay > 0.0:
-                await asyncio.sleep(delay)
+            if delay > already:
+                await asyncio.sleep(delay - already)
             message = f"injected error ({status})"
             self._record(FaultKind.ERROR_RATE, message)
             return InjectedFault(FaultKind.ERROR_RATE, message, http_status=status), 0.0

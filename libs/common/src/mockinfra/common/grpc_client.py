@@ -13,7 +13,7 @@ from typing import Any, Final, TypeAlias, TypeVar
 import grpc
 from opentelemetry import trace
 
-from mockinfra.common.faults import add_downstream
+from mockinfra.common.faults import add_downstream, advance_anchor, anchor_metadata
 from mockinfra.common.grpc_server import split_method
 from mockinfra.common.logging import request_id_var
 from mockinfra.common.runtime import Runtime
@@ -60,7 +60,8 @@ class ClientTelemetry:
     """What every client call records and sends, shared by the interceptor and direct callers.
 
     `grpc_client_*` metrics (children looked up once per method), a client span only when spans
-    are recorded, and the W3C context plus `x-request-id` as outgoing metadata. `unary()` applies
+    are recorded, and the W3C context, `x-request-id` and the latency anchor as outgoing
+    metadata. `unary()` applies
     it around one call without grpc.aio's interceptor machinery (a task and an intercepted call
     object per call): the frontend's typed client calls it directly.
     """
@@ -104,6 +105,9 @@ class ClientTelemetry:
         rid = request_id_var.get()
         if rid and (not metadata or all(key != "x-request-id" for key, _ in pairs)):
             pairs.append(("x-request-id", rid))
+        anchor = anchor_metadata()
+        if anchor is not None:
+            pairs.append(anchor)
         return pairs
 
     def finish(self, labels: _Labels, code: str, start: float) -> None:
@@ -116,6 +120,7 @@ class ClientTelemetry:
         elapsed = time.perf_counter() - start
         labels[3].observe(elapsed)
         add_downstream(elapsed)
+        advance_anchor()
 
     async def unary(
         self,

@@ -33,7 +33,13 @@ from prometheus_client import start_http_server
 
 from mockinfra.common.asgi import request_id_from
 from mockinfra.common.fault_service import FaultServicer
-from mockinfra.common.faults import InjectedFault
+from mockinfra.common.faults import (
+    LATENCY_ANCHOR_METADATA,
+    InjectedFault,
+    anchor_age,
+    reset_anchor,
+    set_anchor,
+)
 from mockinfra.common.logging import flush_logs, request_id_var
 from mockinfra.common.runtime import Runtime
 from mockinfra.common.tracing import start_server_span
@@ -118,19 +124,24 @@ class TelemetryHandlers:
         async def unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             start = time.perf_counter()
             incoming: str | None = None
+            anchor: str | bytes | None = None
             carrier: dict[str, str] | None = None
             for key, value in context.invocation_metadata() or ():
                 if key == "x-request-id":
                     incoming = str(value)
+                elif key == LATENCY_ANCHOR_METADATA:
+                    anchor = value
                 elif key == "traceparent" or key == "tracestate":
                     if carrier is None:
                         carrier = {}
                     carrier[key] = str(value)
             rid = request_id_from(incoming)
             token = request_id_var.set(rid)
+            anchor_token = set_anchor(time.time())  # for this call's own downstream calls
             started.inc()
             code = "OK"
             delay = 0.0
+            start_of_budget = start
             try:
                 # One initial metadata, before anything can fail: it commits the call (so the
                 # client's UNAVAILABLE retry never hides an injected error) and names the
@@ -145,15 +156,18 @@ class TelemetryHandlers:
                 ) as span:
                     try:
                         if inject:
-                            fault, delay = await faults.admit()
+                            # The delay counts from the caller's anchor when it sent one.
+                            already = anchor_age(anchor) if anchor is not None else 0.0
+                            fault, delay = await faults.admit(already)
                             if fault is not None:
                                 raise fault
+                            start_of_budget = start - already
                         response = await behaviour(request, context)
                         status = context.code()
                         if status is not None and status is not grpc.StatusCode.OK:
                             code = status.name if isinstance(status, grpc.StatusCode) else "UNKNOWN"
                         if delay:
-                            await faults.pad(start, delay)
+                            await faults.pad(start_of_budget, delay)
                         return response
                     except InjectedFault as exc:
                         code = exc.grpc_code.name
@@ -166,7 +180,7 @@ class TelemetryHandlers:
                         status = context.code()
                         code = status.name if isinstance(status, grpc.StatusCode) else "UNKNOWN"
                         if delay:
-                            await faults.pad(start, delay)
+                            await faults.pad(start_of_budget, delay)
                         raise
                     except asyncio.CancelledError:
                         code = "CANCELLED"
@@ -185,6 +199,7 @@ class TelemetryHandlers:
                 else:
                     m.child(handled, "unary", service, method, code).inc()
                 seconds.observe(elapsed)
+                reset_anchor(anchor_token)
                 request_id_var.reset(token)
 
         return unary
