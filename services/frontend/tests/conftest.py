@@ -17,6 +17,7 @@ import pytest
 from google.protobuf import timestamp_pb2
 from prometheus_client import CollectorRegistry
 
+from mockinfra.common.grpc_server import INSTANCE_METADATA
 from mockinfra.common.runtime import Runtime
 from mockinfra.frontend.app import create_app
 from mockinfra.frontend.config import Settings
@@ -36,7 +37,7 @@ def _now() -> timestamp_pb2.Timestamp:
 
 
 async def _hello(context: Context) -> None:
-    await context.send_initial_metadata(((("x-instance", FAKE_INSTANCE)),))
+    await context.send_initial_metadata(((INSTANCE_METADATA, FAKE_INSTANCE),))
 
 
 class FakeBackend(

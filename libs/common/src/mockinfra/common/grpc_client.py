@@ -61,9 +61,8 @@ class ClientTelemetry:
 
     `grpc_client_*` metrics (children looked up once per method), a client span only when spans
     are recorded, and the W3C context, `x-request-id` and the latency anchor as outgoing
-    metadata. `unary()` applies
-    it around one call without grpc.aio's interceptor machinery (a task and an intercepted call
-    object per call): the frontend's typed client calls it directly.
+    metadata. `unary()` applies it around one call without grpc.aio's interceptor machinery (a
+    task and an intercepted call object per call): the frontend's typed client calls it directly.
     """
 
     def __init__(self, rt: Runtime) -> None:

@@ -1,8 +1,8 @@
 """gRPC server side: per-call telemetry for every unary method, and `serve()`.
 
 The telemetry, per unary call: trace context from metadata and a server span, the request id
-(`x-request-id` or a new one), one initial metadata (`x-instance`, `x-request-id` and the
-service's own pairs, sent first so that every answer, errors included, says who answered),
+(`x-request-id` or a new one), one initial metadata (`x-instance` and `x-request-id`, sent first
+so that every answer, errors included, says who answered),
 go-grpc-prometheus metrics, and fault injection (`FaultInjector.admit`; an injected fault aborts
 with its code and trailing metadata `x-fault-injected: <kind>`; injected latency is a budget for
 the whole call, padded after the handler). Health and reflection calls pass straight through.
@@ -84,12 +84,12 @@ def _bytes_or(serializer: Callable[[Any], bytes] | None) -> Callable[[Any], byte
 class TelemetryHandlers:
     """The telemetry wrapper of unary-unary method handlers, built once per method."""
 
-    def __init__(self, rt: Runtime, *, initial_metadata: Metadata = ()) -> None:
+    def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         self.metrics = rt.metrics
         self.faults = rt.faults
         self.tracer = rt.tracer
-        self.initial_md: Metadata = ((INSTANCE_METADATA, rt.settings.instance), *initial_metadata)
+        self.initial_md: Metadata = ((INSTANCE_METADATA, rt.settings.instance),)
 
     @overload
     def wrap_handler(self, method: str, handler: _Handler) -> _Handler: ...
@@ -281,15 +281,11 @@ async def start_server(
     *,
     port: int | None = None,
     metrics: bool = True,
-    initial_metadata: Metadata = (),
 ) -> RunningServer:
-    """Build and start the server; `port=0` picks a free port (tests).
-
-    `initial_metadata`: pairs the service adds to the one initial metadata of every call.
-    """
+    """Build and start the server; `port=0` picks a free port (tests)."""
     s = rt.settings
     server = grpc.aio.server(options=SERVER_OPTIONS)
-    registrar = TelemetryHandlers(rt, initial_metadata=initial_metadata).registrar(server)
+    registrar = TelemetryHandlers(rt).registrar(server)
     names = tuple(register(registrar) or ())
     faults_pb2_grpc.add_FaultServiceServicer_to_server(FaultServicer(rt), registrar)
     health = health_aio.HealthServicer()

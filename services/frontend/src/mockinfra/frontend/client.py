@@ -17,12 +17,8 @@ import grpc
 from google.protobuf import struct_pb2
 
 from mockinfra.common.grpc_client import ClientTelemetry
-from mockinfra.common.grpc_server import INSTANCE_METADATA
+from mockinfra.common.grpc_server import FAULT_METADATA, INSTANCE_METADATA
 from mockinfra.v1 import backend_pb2, backend_pb2_grpc, faults_pb2, faults_pb2_grpc
-
-# Who answered: every server built on mockinfra.common sends it first, also on injected faults.
-INSTANCE_KEY: Final = INSTANCE_METADATA
-INJECTED_KEY: Final = "x-fault-injected"
 
 Priority = Literal["high", "medium", "low"]
 TriggerName = Literal["timeout", "crash", "memory", "database"]
@@ -80,13 +76,14 @@ def _lookup(metadata: Iterable[Any] | None, key: str) -> str | None:
 
 
 def _instance(metadata: Iterable[Any] | None) -> str | None:
-    return _lookup(metadata, INSTANCE_KEY)
+    """Who answered: every server built on mockinfra.common sends it first, faults included."""
+    return _lookup(metadata, INSTANCE_METADATA)
 
 
 def _error(exc: grpc.aio.AioRpcError) -> BackendError:
     initial, trailing = exc.initial_metadata(), exc.trailing_metadata()
     instance = _instance(initial) or _instance(trailing)
-    injected = _lookup(trailing, INJECTED_KEY)
+    injected = _lookup(trailing, FAULT_METADATA)
     return BackendError(
         exc.code(), exc.details() or exc.code().name, instance=instance, injected=injected
     )

@@ -33,7 +33,6 @@ from mockinfra.common.pipelined import PipelinedConnection
 from mockinfra.v1 import backend_pb2, backend_pb2_grpc
 
 ITEMS: Final = 100  # the journeys' and the bench's `limit=100`
-INSTANCE_KEY: Final = INSTANCE_METADATA  # what the stack's backends send
 LISTING_KEY: Final = "mockinfra:bench:listing"
 LIST_DATA: Final = "ListData"
 
@@ -66,7 +65,7 @@ class _Data:
 
     def __init__(self, instance: str, cache: PipelinedConnection) -> None:
         self.cache = cache
-        self.metadata = ((INSTANCE_KEY, instance),)
+        self.metadata = ((INSTANCE_METADATA, instance),)
 
     async def list_data(
         self, request: backend_pb2.ListDataRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -151,7 +150,7 @@ def gateway(target: str) -> FastAPI:
         reply = await call
         instance = ""
         for name, value in await call.initial_metadata() or ():
-            if name == INSTANCE_KEY:
+            if name == INSTANCE_METADATA:
                 instance = value.decode() if isinstance(value, bytes) else value
         # The same memo as the frontend's converter: a listing converted once per wire bytes.
         key = reply.SerializeToString()

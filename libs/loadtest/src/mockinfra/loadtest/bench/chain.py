@@ -84,20 +84,21 @@ class BareChain:
     root: Path
     url: str = ""
     valkey: str = ""  # HOST:PORT of its own Valkey
-    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
-    nginx: subprocess.Popen[bytes] | None = None
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)  # by program name
 
-    programs: dict[str, int] = field(default_factory=dict)  # name -> pid, for the CPU meter
+    @property
+    def programs(self) -> dict[str, int]:
+        """Program name -> pid (the CPU meter's input)."""
+        return {name: proc.pid for name, proc in self.procs.items()}
 
     @property
     def pids(self) -> list[int]:
-        return [p.pid for p in self.procs]
+        return [p.pid for p in self.procs.values()]
 
     def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
         with (self.root / f"{name}.log").open("wb") as log:
             proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
-        self.procs.append(proc)
-        self.programs[name] = proc.pid
+        self.procs[name] = proc
         return proc
 
     def start(self, backends: int) -> None:
@@ -132,9 +133,7 @@ class BareChain:
                 **ports,
             )
         )
-        self.nginx = self._spawn(
-            "nginx", [nginx, "-p", str(self.root), "-c", str(conf), "-e", "stderr"]
-        )
+        self._spawn("nginx", [nginx, "-p", str(self.root), "-c", str(conf), "-e", "stderr"])
         self.url = f"http://{topology.HOST}:{ports['http']}"
         self._wait_ready()
 
@@ -143,7 +142,7 @@ class BareChain:
         last = "no answer"
         with httpx.Client(timeout=2.0) as client:
             while time.monotonic() < deadline:
-                dead = [p.args for p in self.procs if p.poll() is not None]
+                dead = [p.args for p in self.procs.values() if p.poll() is not None]
                 if dead:
                     raise RuntimeError(f"bare chain program exited: {dead}; logs in {self.root}")
                 try:
@@ -158,11 +157,11 @@ class BareChain:
 
     def stop(self) -> None:
         """SIGTERM every program (nginx: SIGQUIT, graceful), then SIGKILL what is left."""
-        for proc in self.procs:
+        for name, proc in self.procs.items():
             if proc.poll() is None:
-                proc.send_signal(signal.SIGQUIT if proc is self.nginx else signal.SIGTERM)
+                proc.send_signal(signal.SIGQUIT if name == "nginx" else signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT
-        for proc in self.procs:
+        for proc in self.procs.values():
             try:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:

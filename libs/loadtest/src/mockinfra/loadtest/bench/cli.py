@@ -89,6 +89,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         stack_cpu, bare_cpu = cpu.CpuMeter(pids), cpu.CpuMeter(bare_chain.programs)
         stack_runs: list[loadgen.LoadResult] = []
         bare_runs: list[loadgen.LoadResult] = []
+        chains = {
+            "stack": (host + READ_PATH, stack_cpu, stack_runs),
+            "bare": (bare_chain.url + READ_PATH, bare_cpu, bare_runs),
+        }
         # The ceiling, 2 measurements per round and the warm-up: the override outlives them all.
         if overridden:
             faultoff.disable(ttl_seconds=(1 + 2 * rounds) * args.duration + 120)
@@ -99,14 +103,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             with memory.Sampler(pids) as rss:
                 for i in range(rounds):
                     for which in _order(i):
-                        if which == "stack":
-                            with stack_cpu.measure():
-                                stack_runs.append(loadgen.measure(host + READ_PATH, **opts))
-                        else:
-                            with bare_cpu.measure():
-                                bare_runs.append(
-                                    loadgen.measure(bare_chain.url + READ_PATH, **opts)
-                                )
+                        url, meter, runs = chains[which]
+                        with meter.measure():
+                            runs.append(loadgen.measure(url, **opts))
         finally:
             if overridden:
                 faultoff.restore()

@@ -17,6 +17,7 @@ import grpc
 from mockinfra.backend.cache import CacheUnavailable
 from mockinfra.backend.db import DatabaseUnavailable
 from mockinfra.common.faults import InjectedFault
+from mockinfra.common.grpc_server import FAULT_METADATA
 
 if TYPE_CHECKING:
     from mockinfra.backend.app import Backend
@@ -47,8 +48,9 @@ Handler = Callable[[S, Req, Ctx], Awaitable[Resp]]
 def rpc(method: Handler[S, Req, Resp]) -> Handler[S, Req, Resp]:
     """Wrap a unary handler with the error mapping.
 
-    The instance metadata (`x-instance`) is not sent here: the common server interceptor
-    sends it in the call's one initial metadata, before any abort.
+    The instance metadata (`x-instance`) is not sent here: the common server telemetry
+    (`mockinfra.common.grpc_server`) sends it in the call's one initial metadata, before any
+    abort.
     """
 
     @functools.wraps(method)
@@ -60,7 +62,7 @@ def rpc(method: Handler[S, Req, Resp]) -> Handler[S, Req, Resp]:
         except NotFound as exc:
             await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
         except InjectedFault as exc:
-            context.set_trailing_metadata((("x-fault-injected", str(exc.kind)),))
+            context.set_trailing_metadata(((FAULT_METADATA, str(exc.kind)),))
             await context.abort(exc.grpc_code, exc.message)
         except DatabaseUnavailable as exc:
             log.warning("database unavailable: %s", exc)
