@@ -58,6 +58,10 @@ def _trailer(error: grpc.aio.AioRpcError) -> str:
     return {str(k): str(v) for k, v in metadata}["x-fault-injected"]
 
 
+def _who(metadata: Any) -> str | None:
+    return {str(k): str(v) for k, v in metadata or ()}.get("x-instance")
+
+
 def _sample(rt: Runtime, line_start: str) -> float:
     for line in rt.metrics.expose()[0].decode().splitlines():
         if line.startswith(line_start):
@@ -74,8 +78,9 @@ async def test_calls_metrics_trace_and_faults(
         call = status.GetStatus(backend_pb2.GetStatusRequest(), metadata=(("x-request-id", "r-1"),))
         reply = await call
         assert reply.status == "healthy"
-        initial = dict(await call.initial_metadata())
-        assert initial["x-instance"] == "orders-1" and initial["x-request-id"] == "r-1"
+        trailing = dict(await call.trailing_metadata())
+        assert trailing["x-instance"] == "orders-1" and trailing["x-request-id"] == "r-1"
+        assert not await call.initial_metadata()  # nothing sent ahead of the reply
 
         labels = 'grpc_method="GetStatus",grpc_service="mockinfra.v1.StatusService"'
         assert _sample(rt, f"grpc_server_started_total{{{labels}") == 1
@@ -95,6 +100,9 @@ async def test_calls_metrics_trace_and_faults(
             await status.GetStatus(backend_pb2.GetStatusRequest())
         assert info.value.code() in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNAVAILABLE)
         assert _trailer(info.value) == "error_rate"
+        # Committed (initial metadata sent before the abort) and named in both.
+        assert _who(info.value.initial_metadata()) == "orders-1"
+        assert _who(info.value.trailing_metadata()) == "orders-1"
         code = info.value.code().name
         assert _sample(rt, f'grpc_server_handled_total{{grpc_code="{code}",{labels}') == 1
         assert _sample(rt, 'faults_injected_total{fault="error_rate"') == 1
@@ -110,12 +118,14 @@ async def test_calls_metrics_trace_and_faults(
             await users.ListUsers(backend_pb2.ListUsersRequest(page=1))
         assert info.value.code() is grpc.StatusCode.UNAVAILABLE
         assert _trailer(info.value) == "db_failure"
+        assert _who(info.value.initial_metadata()) == "orders-1"
         rt.faults.clear()
 
-        # An unexpected exception is counted as UNKNOWN.
+        # An unexpected exception is counted as UNKNOWN; the answer still names the instance.
         with pytest.raises(grpc.aio.AioRpcError) as info:
             await users.ListUsers(backend_pb2.ListUsersRequest(page=99))
         assert info.value.code() is grpc.StatusCode.UNKNOWN
+        assert _who(info.value.trailing_metadata()) == "orders-1"
         assert (
             _sample(rt, 'grpc_server_handled_total{grpc_code="UNKNOWN",grpc_method="ListUsers"')
             == 1
@@ -126,6 +136,25 @@ async def test_calls_metrics_trace_and_faults(
             check = await health.Check(health_pb2.HealthCheckRequest(service=name))
             assert check.status == health_pb2.HealthCheckResponse.SERVING
         assert _sample(rt, 'grpc_server_started_total{grpc_method="Check"') == 0
+
+
+async def test_a_retrying_client_sees_every_injected_error(
+    server: tuple[Runtime, RunningServer],
+) -> None:
+    """The injected fault commits the call before failing, so a channel whose retry policy
+    covers UNAVAILABLE does not retry an injected UNAVAILABLE away: one server call per call."""
+    rt, running = server
+    rt.faults.set("error_rate", {"rate": "1"}, 60)
+    codes = []
+    async with insecure_channel(rt, f"127.0.0.1:{running.port}", retries=True) as channel:
+        status = backend_pb2_grpc.StatusServiceStub(channel)
+        for _ in range(20):
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await status.GetStatus(backend_pb2.GetStatusRequest())
+            codes.append(info.value.code())
+    assert grpc.StatusCode.UNAVAILABLE in codes  # the 502 and 503 draws
+    labels = 'grpc_method="GetStatus",grpc_service="mockinfra.v1.StatusService"'
+    assert _sample(rt, f"grpc_server_started_total{{{labels}") == 20
 
 
 async def test_a_generic_handler_gets_the_same_telemetry() -> None:
@@ -156,8 +185,9 @@ async def test_a_generic_handler_gets_the_same_telemetry() -> None:
                     backend_pb2.GetStatusRequest(), metadata=(("x-request-id", f"g-{i}"),)
                 )
                 assert (await call).status == "healthy"
-                initial = dict(await call.initial_metadata())
-                assert initial["x-instance"] == "orders-1" and initial["x-request-id"] == f"g-{i}"
+                trailing = dict(await call.trailing_metadata())
+                assert trailing["x-instance"] == "orders-1"
+                assert trailing["x-request-id"] == f"g-{i}"
         labels = 'grpc_method="GetStatus",grpc_service="mockinfra.v1.StatusService"'
         assert _sample(rt, f'grpc_server_handled_total{{grpc_code="OK",{labels}') == 3
     finally:

@@ -52,11 +52,11 @@ async def test_every_answer_names_the_instance(backend_server: Any) -> None:
     stub = backend_pb2_grpc.DataServiceStub(b.channel)
     ok = stub.ListData(backend_pb2.ListDataRequest(limit=1))
     await ok
-    assert ("x-instance", "backend-x") in tuple(await ok.initial_metadata())
+    assert ("x-instance", "backend-x") in tuple(await ok.trailing_metadata())
     bad = stub.GetData(backend_pb2.GetDataRequest(id=-1))
     with pytest.raises(grpc.aio.AioRpcError):
         await bad
-    assert ("x-instance", "backend-x") in tuple(await bad.initial_metadata())
+    assert ("x-instance", "backend-x") in tuple(await bad.trailing_metadata())
 
 
 async def test_pagination_bounds(backend_server: Any) -> None:

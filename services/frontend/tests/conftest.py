@@ -1,15 +1,16 @@
 """A fake in-process backend (grpc.aio, the real stubs) and the frontend app wired to it.
 
-The fake answers like the real backend (initial metadata `x-instance`, the injected-fault
-trailer) with knobs the tests drive by input: a `name` of "boom" is an injected INTERNAL error,
-"bad" an INVALID_ARGUMENT, "taken" an ALREADY_EXISTS; item 777 answers after the deadline.
+The fake answers like the real backend (`x-instance` in the trailers; an injected fault commits
+the call with initial metadata and adds the `x-fault-injected` trailer) with knobs the tests
+drive by input: a `name` of "boom" is an injected INTERNAL error, "bad" an INVALID_ARGUMENT,
+"taken" an ALREADY_EXISTS; item 777 answers after the deadline.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, Final
 
 import grpc
 import httpx
@@ -36,8 +37,17 @@ def _now() -> timestamp_pb2.Timestamp:
     return ts
 
 
-async def _hello(context: Context) -> None:
-    await context.send_initial_metadata(((INSTANCE_METADATA, FAKE_INSTANCE),))
+_WHO: Final = ((INSTANCE_METADATA, FAKE_INSTANCE),)
+
+
+def _hello(context: Context) -> None:
+    context.set_trailing_metadata(_WHO)
+
+
+async def _inject(context: Context, kind: str, code: grpc.StatusCode, message: str) -> None:
+    await context.send_initial_metadata(_WHO)
+    context.set_trailing_metadata((*_WHO, ("x-fault-injected", kind)))
+    await context.abort(code, message)
 
 
 class FakeBackend(
@@ -55,15 +65,14 @@ class FakeBackend(
 
     async def _fail_for(self, name: str, context: Context) -> None:
         if name == "boom":
-            context.set_trailing_metadata((("x-fault-injected", "error_rate"),))
-            await context.abort(grpc.StatusCode.INTERNAL, "injected error (500)")
+            await _inject(context, "error_rate", grpc.StatusCode.INTERNAL, "injected error (500)")
         if name == "bad":
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "name is not acceptable")
         if name == "taken":
             await context.abort(grpc.StatusCode.ALREADY_EXISTS, "name already exists")
 
     async def ListData(self, request: Any, context: Context) -> backend_pb2.ListDataResponse:
-        await _hello(context)
+        _hello(context)
         limit = request.limit or 100
         items = list(self.items.values())[request.offset : request.offset + limit]
         return backend_pb2.ListDataResponse(
@@ -71,7 +80,7 @@ class FakeBackend(
         )
 
     async def GetData(self, request: Any, context: Context) -> backend_pb2.DataItem:
-        await _hello(context)
+        _hello(context)
         if request.id == SLOW_ID:
             await asyncio.sleep(5)
         if request.id not in self.items:
@@ -79,7 +88,7 @@ class FakeBackend(
         return self.items[request.id]
 
     async def CreateData(self, request: Any, context: Context) -> backend_pb2.DataItem:
-        await _hello(context)
+        _hello(context)
         await self._fail_for(request.name, context)
         item = backend_pb2.DataItem(
             id=self.next_id,
@@ -95,7 +104,7 @@ class FakeBackend(
         return item
 
     async def UpdateData(self, request: Any, context: Context) -> backend_pb2.DataItem:
-        await _hello(context)
+        _hello(context)
         item = self.items.get(request.id)
         if item is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, f"no item {request.id}")
@@ -112,13 +121,13 @@ class FakeBackend(
         return item
 
     async def DeleteData(self, request: Any, context: Context) -> backend_pb2.DeleteDataResponse:
-        await _hello(context)
+        _hello(context)
         if self.items.pop(request.id, None) is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, f"no item {request.id}")
         return backend_pb2.DeleteDataResponse(id=request.id, deleted=True)
 
     async def ListUsers(self, request: Any, context: Context) -> backend_pb2.ListUsersResponse:
-        await _hello(context)
+        _hello(context)
         page, limit = request.page or 1, request.limit or 20
         first = (page - 1) * limit + 1
         users = [
@@ -130,7 +139,7 @@ class FakeBackend(
         return backend_pb2.ListUsersResponse(users=users, total=USERS, page=page, limit=limit)
 
     async def Enqueue(self, request: Any, context: Context) -> backend_pb2.EnqueueResponse:
-        await _hello(context)
+        _hello(context)
         self.enqueued.append(request)
         queue = backend_pb2.Priority.Name(request.priority).removeprefix("PRIORITY_").lower()
         return backend_pb2.EnqueueResponse(
@@ -138,11 +147,11 @@ class FakeBackend(
         )
 
     async def GetQueueStats(self, request: Any, context: Context) -> backend_pb2.QueueStats:
-        await _hello(context)
+        _hello(context)
         return backend_pb2.QueueStats(sizes={"high-priority": 2, "dead-letter": 1}, processed=5)
 
     async def GetStatus(self, request: Any, context: Context) -> backend_pb2.StatusResponse:
-        await _hello(context)
+        _hello(context)
         return backend_pb2.StatusResponse(
             status="healthy",
             instance=FAKE_INSTANCE,
@@ -170,11 +179,10 @@ class FakeBackend(
         raise AssertionError
 
     async def TriggerFault(self, request: Any, context: Context) -> faults_pb2.TriggerFaultResponse:
-        await _hello(context)
+        _hello(context)
         self.triggered.append(request.type)
         if request.type == faults_pb2.TRIGGER_TYPE_TIMEOUT:
-            context.set_trailing_metadata((("x-fault-injected", "timeout"),))
-            await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "injected timeout")
+            await _inject(context, "timeout", grpc.StatusCode.DEADLINE_EXCEEDED, "injected timeout")
         return faults_pb2.TriggerFaultResponse(message="triggered", instance=FAKE_INSTANCE)
 
 

@@ -131,8 +131,8 @@ class ClientTelemetry:
     ) -> tuple[T, grpc.aio.Metadata | None]:
         """Call `multicallable` (the stub attribute for `method`) with `deadline` seconds.
 
-        Returns the reply and the initial metadata; a failure is recorded, then its
-        `AioRpcError` raised unchanged.
+        Returns the reply and the trailing metadata (where servers built on mockinfra.common
+        put `x-instance`); a failure is recorded, then its `AioRpcError` raised unchanged.
         """
         labels = self.labels(method)
         start = time.perf_counter()
@@ -142,9 +142,9 @@ class ClientTelemetry:
             try:
                 call = multicallable(request, timeout=deadline, metadata=self.outgoing())
                 reply: T = await call
-                initial = await call.initial_metadata()
+                trailing = await call.trailing_metadata()
                 code = "OK"
-                return reply, initial
+                return reply, trailing
             except grpc.aio.AioRpcError as exc:
                 code = exc.code().name
                 if span.is_recording():

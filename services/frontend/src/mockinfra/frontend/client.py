@@ -76,13 +76,14 @@ def _lookup(metadata: Iterable[Any] | None, key: str) -> str | None:
 
 
 def _instance(metadata: Iterable[Any] | None) -> str | None:
-    """Who answered: every server built on mockinfra.common sends it first, faults included."""
+    """Who answered: every server built on mockinfra.common puts it in the trailers of every
+    answer, and in the initial metadata too before failing with an injected fault."""
     return _lookup(metadata, INSTANCE_METADATA)
 
 
 def _error(exc: grpc.aio.AioRpcError) -> BackendError:
     initial, trailing = exc.initial_metadata(), exc.trailing_metadata()
-    instance = _instance(initial) or _instance(trailing)
+    instance = _instance(trailing) or _instance(initial)
     injected = _lookup(trailing, FAULT_METADATA)
     return BackendError(
         exc.code(), exc.details() or exc.code().name, instance=instance, injected=injected
@@ -146,12 +147,12 @@ class BackendClient:
         deadline: float | None = None,
     ) -> Reply[T]:
         try:
-            message, initial = await self.telemetry.unary(
+            message, trailing = await self.telemetry.unary(
                 self._methods[method], method, request, deadline=deadline or self.deadline
             )
         except grpc.aio.AioRpcError as exc:
             raise _error(exc) from None
-        return Reply(message, _instance(initial))
+        return Reply(message, _instance(trailing))
 
     def channel_state(self) -> grpc.ChannelConnectivity:
         """The channel's connectivity, nudging an idle channel to connect."""

@@ -70,7 +70,7 @@ class _Data:
     async def list_data(
         self, request: backend_pb2.ListDataRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> bytes:
-        await context.send_initial_metadata(self.metadata)
+        context.set_trailing_metadata(self.metadata)  # who answered, as the stack says it
         listing: bytes = await self.cache.call("GET", LISTING_KEY)
         return listing
 
@@ -149,7 +149,7 @@ def gateway(target: str) -> FastAPI:
         )
         reply = await call
         instance = ""
-        for name, value in await call.initial_metadata() or ():
+        for name, value in await call.trailing_metadata() or ():
             if name == INSTANCE_METADATA:
                 instance = value.decode() if isinstance(value, bytes) else value
         # The same memo as the frontend's converter: a listing converted once per wire bytes.

@@ -1,8 +1,9 @@
 """What every backend RPC does around its business logic.
 
 `@rpc` turns the few domain exceptions into status codes: bad input INVALID_ARGUMENT,
-unknown ids NOT_FOUND, an unreachable dependency UNAVAILABLE; an injected dependency failure is
-also UNAVAILABLE, marked with `x-fault-injected` trailing metadata.
+unknown ids NOT_FOUND, an unreachable dependency UNAVAILABLE. An injected fault (a dependency
+failure included) passes through to the common server telemetry, which answers it with its
+code and the `x-fault-injected` marker.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ import grpc
 
 from mockinfra.backend.cache import CacheUnavailable
 from mockinfra.backend.db import DatabaseUnavailable
-from mockinfra.common.faults import InjectedFault
-from mockinfra.common.grpc_server import FAULT_METADATA
 
 if TYPE_CHECKING:
     from mockinfra.backend.app import Backend
@@ -48,9 +47,8 @@ Handler = Callable[[S, Req, Ctx], Awaitable[Resp]]
 def rpc(method: Handler[S, Req, Resp]) -> Handler[S, Req, Resp]:
     """Wrap a unary handler with the error mapping.
 
-    The instance metadata (`x-instance`) is not sent here: the common server telemetry
-    (`mockinfra.common.grpc_server`) sends it in the call's one initial metadata, before any
-    abort.
+    The instance metadata (`x-instance`) is not set here: the common server telemetry
+    (`mockinfra.common.grpc_server`) puts it in the trailers of every answer.
     """
 
     @functools.wraps(method)
@@ -61,9 +59,6 @@ def rpc(method: Handler[S, Req, Resp]) -> Handler[S, Req, Resp]:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         except NotFound as exc:
             await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
-        except InjectedFault as exc:
-            context.set_trailing_metadata(((FAULT_METADATA, str(exc.kind)),))
-            await context.abort(exc.grpc_code, exc.message)
         except DatabaseUnavailable as exc:
             log.warning("database unavailable: %s", exc)
             await context.abort(grpc.StatusCode.UNAVAILABLE, f"database unavailable: {exc}")
