@@ -17,7 +17,7 @@ import argparse
 import asyncio
 import functools
 from collections.abc import Sequence
-from typing import Any, Final, cast
+from typing import Any, Final
 
 import grpc
 import orjson
@@ -30,11 +30,12 @@ from mockinfra.common.asgi import NO_NATIVE_TELEMETRY
 from mockinfra.common.grpc_client import CHANNEL_OPTIONS
 from mockinfra.common.grpc_server import INSTANCE_METADATA
 from mockinfra.common.pipelined import PipelinedConnection
-from mockinfra.v1 import backend_pb2, backend_pb2_grpc
+from mockinfra.v1 import backend_pb2
 
 ITEMS: Final = 100  # the journeys' and the bench's `limit=100`
 LISTING_KEY: Final = "mockinfra:bench:listing"
 LIST_DATA: Final = "ListData"
+DATA_SERVICE: Final = backend_pb2.DESCRIPTOR.services_by_name["DataService"].full_name
 
 
 def _reply() -> backend_pb2.ListDataResponse:
@@ -84,7 +85,7 @@ async def serve_grpc(port: int, instance: str, valkey: str) -> None:
     handler = grpc.unary_unary_rpc_method_handler(
         data.list_data, request_deserializer=backend_pb2.ListDataRequest.FromString
     )
-    service = backend_pb2.DESCRIPTOR.services_by_name["DataService"].full_name
+    service = DATA_SERVICE
     server = grpc.aio.server()
     # Registered as the generated code registers a servicer (both ways; the registered
     # method is found without a Python lookup per call).
@@ -128,7 +129,7 @@ def _item(item: backend_pb2.DataItem) -> dict[str, Any]:
 def gateway(target: str) -> FastAPI:
     """`GET /api/backend/data` over one gRPC channel to `target` (nginx's gRPC upstream)."""
     app = FastAPI(telemetry=NO_NATIVE_TELEMETRY)  # nothing added, FastAPI's own included
-    state: dict[str, backend_pb2_grpc.DataServiceStub] = {}
+    state: dict[str, grpc.aio.UnaryUnaryMultiCallable[Any, bytes]] = {}
     listings: dict[bytes, dict[str, Any]] = {}  # one prebuilt listing: never grows past one
 
     @app.get("/api/backend/data")
@@ -137,26 +138,27 @@ def gateway(target: str) -> FastAPI:
         offset: int = Query(0, ge=0),
         nocache: bool = False,
     ) -> Response:
-        if "stub" not in state:  # the channel must be made inside the server's event loop
-            # The frontend's channel options (keepalive, retries off), without its telemetry.
+        if "list" not in state:  # the channel must be made inside the server's event loop
+            # The frontend's channel options (keepalive, retries off), without its telemetry;
+            # the reply kept as wire bytes, as the frontend's client keeps it.
             channel = grpc.aio.insecure_channel(target, options=list(CHANNEL_OPTIONS))
-            state["stub"] = backend_pb2_grpc.DataServiceStub(channel)
+            state["list"] = channel.unary_unary(
+                f"/{DATA_SERVICE}/{LIST_DATA}",
+                request_serializer=backend_pb2.ListDataRequest.SerializeToString,
+                response_deserializer=None,
+            )
         request = backend_pb2.ListDataRequest(limit=limit, offset=offset, nocache=nocache)
-        # The generated stub is typed for the blocking API; under grpc.aio it returns a call.
-        call = cast(
-            "grpc.aio.UnaryUnaryCall[Any, backend_pb2.ListDataResponse]",
-            state["stub"].ListData(request, timeout=5),
-        )
-        reply = await call
+        call = state["list"](request, timeout=5)
+        raw = await call
         instance = ""
         for name, value in await call.trailing_metadata() or ():
             if name == INSTANCE_METADATA:
                 instance = value.decode() if isinstance(value, bytes) else value
-        # The same memo as the frontend's converter: a listing converted once per wire bytes.
-        key = reply.SerializeToString()
-        body = listings.get(key)
+        # The same memo as the frontend's converter: parsed and converted once per wire bytes.
+        body = listings.get(raw)
         if body is None:
-            body = listings[key] = {
+            reply = backend_pb2.ListDataResponse.FromString(raw)
+            body = listings[raw] = {
                 "data": [_item(i) for i in reply.items],
                 "total": reply.total,
                 "limit": reply.limit,
