@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from mockinfra.common.logging import configure_logging, flush_logs
+from mockinfra.common.logging import configure_logging, flush_logs, log_fast, request_id_var
 
 
 @pytest.fixture
@@ -74,3 +74,43 @@ def test_lines_are_written_in_batches_in_order(monkeypatch: pytest.MonkeyPatch) 
     messages = [orjson.loads(line)["message"] for line in stream.getvalue().splitlines()]
     assert messages == [f"line {i}" for i in range(200)]
     assert stream.writes < 50  # one write per batch, not one per line (200)
+
+
+@pytest.mark.usefixtures("restore_root_logging")
+def test_log_fast_writes_the_line_a_record_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The direct path (no LogRecord, only the JSON handler listening) and the ordinary one
+    (here forced by a filter) write the same line."""
+    path = tmp_path / "svc.log"
+    configure_logging(service="svc", instance="svc-1", level="INFO", file=path)
+    root = logging.getLogger()
+    for handler in list(root.handlers):  # pytest's capturing handlers (the fixture restores them)
+        if handler.get_name() != "mockinfra-json":
+            root.removeHandler(handler)
+    log = logging.getLogger("svc.access")
+    fields = {"method": "GET", "path": "/x?token=abc123", "route": "/x", "status_code": 200}
+    token = request_id_var.set("req-7")
+    try:
+        with monkeypatch.context() as patched:
+
+            def no_record(*args: object, **kwargs: object) -> logging.LogRecord:
+                raise AssertionError("the direct path makes no LogRecord")
+
+            patched.setattr(log, "makeRecord", no_record)
+            log_fast(log, logging.INFO, "GET /x?token=abc123 200", fields)
+        log.addFilter(lambda record: True)
+        try:
+            log_fast(log, logging.INFO, "GET /x?token=abc123 200", fields)
+        finally:
+            log.filters.clear()
+        log_fast(log, logging.DEBUG, "below the level", fields)
+    finally:
+        request_id_var.reset(token)
+    flush_logs()
+    direct, ordinary = (orjson.loads(line) for line in path.read_text().splitlines())
+    assert direct.pop("timestamp") and ordinary.pop("timestamp")
+    assert direct == ordinary
+    assert direct["message"] == "GET /x?token=[REDACTED] 200"
+    assert direct["path"] == "/x?token=[REDACTED]" and direct["request_id"] == "req-7"
+    assert direct["logger"] == "svc.access" and direct["status_code"] == 200

@@ -6,7 +6,7 @@ import logging
 
 from opentelemetry import trace
 
-from mockinfra.common.logging import redact_text, request_id_var
+from mockinfra.common.logging import log_fast, redact_text, request_id_var
 from mockinfra.common.runtime import Runtime
 
 from .conftest import LogLines
@@ -71,3 +71,10 @@ def test_exception_is_a_field(logs: LogLines) -> None:
     (record,) = logs.records()
     assert "RuntimeError" in str(record["exception"])
     assert "hunter2" not in logs.raw
+
+
+def test_log_fast_reaches_other_handlers(logs: LogLines) -> None:
+    # A handler besides the JSON one (a test's, a filter's) gets log_fast's lines as records.
+    log_fast(logging.getLogger("test.access"), logging.INFO, "GET / 200", {"status_code": 200})
+    (record,) = logs.records()
+    assert record["message"] == "GET / 200" and record["status_code"] == 200

@@ -18,11 +18,11 @@ import queue
 import re
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Any, Final, cast
 
 import orjson
 from opentelemetry import trace
@@ -142,42 +142,70 @@ class JsonFormatter(logging.Formatter):
         self.instance = instance
 
     def format(self, record: logging.LogRecord) -> str:
+        exception = None
+        if record.exc_info:
+            exception = self.formatException(record.exc_info)
+        elif record.exc_text:
+            exception = record.exc_text
+        return self.render(
+            record.created,
+            record.levelname,
+            record.name,
+            record.getMessage(),
+            getattr(record, "request_id", None),
+            ((k, v) for k, v in record.__dict__.items() if k not in _RECORD_ATTRS),
+            exception,
+        )
+
+    def render(
+        self,
+        created: float,
+        level_name: str,
+        logger_name: str,
+        message: str,
+        request_id: str | None,
+        fields: Iterable[tuple[str, Any]],
+        exception: str | None = None,
+    ) -> str:
+        """The JSON line of one record, given its parts (`format` and `log_fast` share it)."""
         ctx = trace.get_current_span().get_span_context()
         entry: dict[str, Any] = {
-            "timestamp": _timestamp(record.created),
-            "level": record.levelname,
+            "timestamp": _timestamp(created),
+            "level": level_name,
             "service": self.service,
             "instance": self.instance,
-            "logger": record.name,
-            "message": redact_text(record.getMessage()),
-            "request_id": getattr(record, "request_id", None) or request_id_var.get(),
+            "logger": logger_name,
+            "message": redact_text(message),
+            "request_id": request_id or request_id_var.get(),
             "trace_id": format(ctx.trace_id, "032x") if ctx.is_valid else "",
             "span_id": format(ctx.span_id, "016x") if ctx.is_valid else "",
         }
-        for key, value in record.__dict__.items():
-            if key in _RECORD_ATTRS or key in entry or key.startswith("_"):
+        for key, value in fields:
+            if key in entry or key.startswith("_"):
                 continue
             if key in SAFE_FIELDS and isinstance(value, _PLAIN):
                 entry[key] = value
             else:
                 entry[key] = REDACTED if _sensitive_key(key) else redact(value)
-        if record.exc_info:
-            entry["exception"] = redact_text(self.formatException(record.exc_info))
-        elif record.exc_text:
-            entry["exception"] = redact_text(record.exc_text)
+        if exception:
+            entry["exception"] = redact_text(exception)
         return orjson.dumps(entry, default=str).decode()
+
+
+def _line(text: str, levelno: int) -> logging.LogRecord:
+    """A bare record carrying a formatted line: the writers read only `msg` (and `levelno`),
+    and a full LogRecord costs a clock read, thread and process lookups per line."""
+    line = logging.LogRecord.__new__(logging.LogRecord)
+    line.msg, line.args, line.levelno = text, None, levelno
+    line.exc_info = line.exc_text = None
+    return line
 
 
 class _FormattingQueueHandler(logging.handlers.QueueHandler):
     """Formats on the caller's thread (context vars and the current span live there)."""
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        # A bare record carrying the line: the writers read only `msg` (and `levelno`), and a
-        # full LogRecord costs a clock read, thread and process lookups per line.
-        line = logging.LogRecord.__new__(logging.LogRecord)
-        line.msg, line.args, line.levelno = self.format(record), None, record.levelno
-        line.exc_info = line.exc_text = None
-        return line
+        return _line(self.format(record), record.levelno)
 
 
 class _LineHandler(logging.StreamHandler[IO[str]]):
@@ -234,16 +262,51 @@ class _BatchingListener(logging.handlers.QueueListener):
 
 
 _listener: logging.handlers.QueueListener | None = None
+# The handler `configure_logging` installed on the root logger, for `log_fast`.
+_json_handler: _FormattingQueueHandler | None = None
+
+
+def _reaches_only(logger: logging.Logger, handler: logging.Handler) -> bool:
+    """Whether a record of `logger` would go to `handler` alone, through no filter."""
+    current: logging.Logger | None = logger
+    while current is not None:
+        if current.filters or current.disabled:
+            return False
+        handlers = current.handlers
+        if handlers:
+            return (
+                current.parent is None
+                and len(handlers) == 1
+                and handlers[0] is handler
+                and not handler.filters
+            )
+        if not current.propagate:
+            return False
+        current = current.parent
+    return False
 
 
 def log_fast(logger: logging.Logger, level: int, message: str, extra: Mapping[str, Any]) -> None:
-    """Log an already formatted message without `findCaller`'s stack walk (per-request lines).
+    """Log an already formatted message cheaply (the per-request access lines).
 
-    The record's source location is not filled in; JSON lines do not carry it.
+    When the record would reach only the JSON handler, the line is rendered and queued directly:
+    no LogRecord, no handler chain (23 -> about 8 us per line). Otherwise (a test's capturing
+    handler, a filter) it is an ordinary record, without `findCaller`'s stack walk. Either way
+    the line is the same; the record's source location is not filled in (JSON lines do not
+    carry it).
     """
-    if logger.isEnabledFor(level):
-        record = logger.makeRecord(logger.name, level, "", 0, message, (), None, None, extra)
-        logger.handle(record)
+    if not logger.isEnabledFor(level):
+        return
+    handler = _json_handler
+    if handler is not None and level >= handler.level and _reaches_only(logger, handler):
+        formatter = cast(JsonFormatter, handler.formatter)
+        text = formatter.render(
+            time.time(), logging.getLevelName(level), logger.name, message, None, extra.items()
+        )
+        handler.enqueue(_line(text, level))
+        return
+    record = logger.makeRecord(logger.name, level, "", 0, message, (), None, None, extra)
+    logger.handle(record)
 
 
 def flush_logs() -> None:
@@ -266,7 +329,7 @@ def configure_logging(
 
     Idempotent: a second call replaces the previous handler instead of adding one.
     """
-    global _listener
+    global _listener, _json_handler
     root = logging.getLogger()
     if _listener is not None:
         _listener.stop()
@@ -285,6 +348,7 @@ def configure_logging(
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(JsonFormatter(service, instance))
     root.addHandler(handler)
+    _json_handler = handler
     root.setLevel(level)
     _listener = _BatchingListener(q, *outputs, respect_handler_level=False)
     _listener.start()
