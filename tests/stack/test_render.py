@@ -20,7 +20,7 @@ from mockinfra.stack.render import (
     supervisor_command,
     supervisor_environment,
 )
-from mockinfra.stack.state import State
+from mockinfra.stack.state import LOG_BACKUPS, LOG_MAX_BYTES, State
 
 
 @pytest.fixture
@@ -118,7 +118,23 @@ def test_supervisord_config_has_one_program_per_component(state: State) -> None:
         assert f"[program:{prog.name}]" in text
         assert f"stdout_logfile={state.log_file(prog.name)}" in text
     assert text.count("autorestart=true") == len(progs)
+    assert text.count(f"stdout_logfile_maxbytes={LOG_MAX_BYTES}\n") == len(progs)
+    assert text.count(f"stdout_logfile_backups={LOG_BACKUPS}\n") == len(progs)
     backend = next(p for p in progs if p.name == "backend-2")
     assert backend.environment["MOCKINFRA_PROFILE"] == "quiet"
     assert backend.environment["MOCKINFRA_INSTANCE"] == "backend-2"
     assert "mockinfra_app" in backend.environment["MOCKINFRA_DATABASE_URL"]
+
+
+def test_logs_nginx_writes_itself_are_rotated_like_supervisords(state: State) -> None:
+    big, small = state.log_file("nginx"), state.log_file("nginx-error")
+    big.write_bytes(b"x" * LOG_MAX_BYTES)
+    older = big.with_name("nginx.log.1")
+    older.write_text("older\n")
+    small.write_text("a few lines\n")
+    assert state.rotate_large_logs() == [big]
+    assert not big.exists()
+    assert big.with_name("nginx.log.1").stat().st_size == LOG_MAX_BYTES
+    assert big.with_name("nginx.log.2").read_text() == "older\n"
+    assert small.read_text() == "a few lines\n"  # under the size: left as it is
+    assert state.rotate_large_logs() == []

@@ -20,7 +20,7 @@ from mockinfra.common import topology
 from mockinfra.stack import binaries, deps, ports, readiness, report, servers, tls
 from mockinfra.stack.programs import Options, Program, database_urls, programs
 from mockinfra.stack.render import render_all
-from mockinfra.stack.state import INFRA, State
+from mockinfra.stack.state import INFRA, LOG_MAX_BYTES, State
 from mockinfra.stack.supervisor import Supervisor
 
 # Seconds each component may take to become ready after supervisord starts it. The Python
@@ -142,6 +142,8 @@ async def up(options: Options) -> int:
     for skip in skipped:
         print(f"skipping {skip.name}: {skip.reason}")
     state.ensure()
+    for path in state.rotate_large_logs():
+        print(f"rotated {path.name} (over {LOG_MAX_BYTES // 2**20} MiB)")
     pg_user = servers.default_postgres_user()
     if pg_user is not None and (blocked := state.blocked_for(pg_user)) is not None:
         raise StackError(

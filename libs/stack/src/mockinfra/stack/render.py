@@ -21,7 +21,7 @@ from mockinfra.common import topology
 from mockinfra.stack import dashboards, proxy, rules, tls
 from mockinfra.stack.layout import Layout
 from mockinfra.stack.programs import Options, Program, RulesProfile, Skipped, programs
-from mockinfra.stack.state import INFRA, REPO, State
+from mockinfra.stack.state import INFRA, LOG_BACKUPS, LOG_MAX_BYTES, REPO, State
 
 RATE_LIMIT: Final = "2000r/s"
 RATE_BURST: Final = 4000
@@ -150,7 +150,12 @@ def render_prometheus(where: State | Layout, running: set[str]) -> str:
 
 def render_supervisord(state: State, progs: Sequence[Program]) -> str:
     return _ENV.get_template("supervisor/supervisord.conf.j2").render(
-        state=state, repo=REPO, is_root=os.geteuid() == 0, programs=progs
+        state=state,
+        repo=REPO,
+        is_root=os.geteuid() == 0,
+        programs=progs,
+        log_max_bytes=LOG_MAX_BYTES,
+        log_backups=LOG_BACKUPS,
     )
 
 

@@ -11,12 +11,18 @@ import pwd
 import secrets
 import stat
 from dataclasses import dataclass
+from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Final
 
 REPO: Final = Path(__file__).resolve().parents[5]
 INFRA: Final = REPO / "infra"
 FAULT_TOKEN_ENV: Final = "MOCKINFRA_FAULT_TOKEN"
+# Every component's log: supervisord rotates what programs write to stdout at this size and
+# keeps this many old files; nginx writes its own files, which `up` rotates the same way.
+LOG_MAX_BYTES: Final = 20 * 1024 * 1024
+LOG_BACKUPS: Final = 3
+SELF_WRITTEN_LOGS: Final = ("nginx", "nginx-error")  # files nginx writes itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +82,21 @@ class State:
 
     def log_file(self, component: str) -> Path:
         return self.logs / f"{component}.log"
+
+    def rotate_large_logs(self) -> list[Path]:
+        """Rotate the logs nginx writes itself that reached LOG_MAX_BYTES (`.log` -> `.log.1`
+        ... `.log.{LOG_BACKUPS}`, the oldest dropped), as supervisord does for the others;
+        call before nginx starts. Returns the rotated files."""
+        rotated = []
+        for name in SELF_WRITTEN_LOGS:
+            path = self.log_file(name)
+            if path.is_file() and path.stat().st_size >= LOG_MAX_BYTES:
+                # The standard library's rotation; delay=True: the handler never opens the file.
+                handler = RotatingFileHandler(path, backupCount=LOG_BACKUPS, delay=True)
+                handler.doRollover()
+                handler.close()
+                rotated.append(path)
+        return rotated
 
     def ensure(self) -> None:
         """Create the folders (the TLS folder private to this user)."""
