@@ -41,7 +41,8 @@ from mockinfra.common.runtime import Runtime
 from mockinfra.common.tracing import start_server_span
 
 UNMATCHED: Final = "unmatched"
-REQUEST_ID_HEADER: Final = "x-request-id"
+REQUEST_ID_HEADER: Final = "x-request-id"  # also the gRPC metadata key
+_REQUEST_ID_KEY: Final = REQUEST_ID_HEADER.encode()
 FAULT_HEADER: Final = "x-fault-injected"
 ERROR_CODES: Final = {
     500: "INTERNAL_ERROR",
@@ -140,7 +141,7 @@ class TelemetryMiddleware:
         incoming_id: str | None = None
         carrier: dict[str, str] | None = None
         for name, value in scope["headers"]:
-            if name == b"x-request-id":
+            if name == _REQUEST_ID_KEY:
                 incoming_id = value.decode("latin-1")
             elif name == b"traceparent" or name == b"tracestate":
                 if carrier is None:
@@ -153,7 +154,7 @@ class TelemetryMiddleware:
         status = 500
         fault_kind = ""
         delay = 0.0
-        id_header = (b"x-request-id", request_id.encode())
+        id_header = (_REQUEST_ID_KEY, request_id.encode())
         faults = self.faults
 
         async def send_with_id(message: Message) -> None:

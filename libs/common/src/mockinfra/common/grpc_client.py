@@ -13,6 +13,7 @@ from typing import Any, Final, TypeAlias, TypeVar
 import grpc
 from opentelemetry import trace
 
+from mockinfra.common.asgi import REQUEST_ID_HEADER
 from mockinfra.common.faults import add_downstream, advance_anchor, anchor_metadata
 from mockinfra.common.grpc_server import split_method
 from mockinfra.common.logging import request_id_var
@@ -102,8 +103,8 @@ class ClientTelemetry:
         inject(carrier)
         pairs: list[tuple[str, str | bytes]] = [*metadata, *carrier.items()]
         rid = request_id_var.get()
-        if rid and (not metadata or all(key != "x-request-id" for key, _ in pairs)):
-            pairs.append(("x-request-id", rid))
+        if rid and (not metadata or all(key != REQUEST_ID_HEADER for key, _ in pairs)):
+            pairs.append((REQUEST_ID_HEADER, rid))
         anchor = anchor_metadata()
         if anchor is not None:
             pairs.append(anchor)

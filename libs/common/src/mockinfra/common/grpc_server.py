@@ -38,7 +38,7 @@ from grpc_reflection.v1alpha import reflection
 from opentelemetry import trace
 from prometheus_client import start_http_server
 
-from mockinfra.common.asgi import request_id_from
+from mockinfra.common.asgi import FAULT_HEADER, REQUEST_ID_HEADER, request_id_from
 from mockinfra.common.fault_service import FaultServicer
 from mockinfra.common.faults import (
     LATENCY_ANCHOR_METADATA,
@@ -52,7 +52,7 @@ from mockinfra.common.runtime import Runtime
 from mockinfra.common.tracing import start_server_span
 from mockinfra.v1 import faults_pb2, faults_pb2_grpc
 
-FAULT_METADATA: Final = "x-fault-injected"
+FAULT_METADATA: Final = FAULT_HEADER  # the same key in HTTP headers and gRPC metadata
 INSTANCE_METADATA: Final = "x-instance"
 _SKIPPED_PREFIXES: Final = ("/grpc.health.", "/grpc.reflection.")
 FAULT_SERVICE_NAME: Final = faults_pb2.DESCRIPTOR.services_by_name["FaultService"].full_name
@@ -96,7 +96,7 @@ class TelemetryHandlers:
         self.metrics = rt.metrics
         self.faults = rt.faults
         self.tracer = rt.tracer
-        self.call_md: Metadata = ((INSTANCE_METADATA, rt.settings.instance),)
+        self.instance_md: Metadata = ((INSTANCE_METADATA, rt.settings.instance),)
 
     @overload
     def wrap_handler(self, method: str, handler: _Handler) -> _Handler: ...
@@ -124,7 +124,7 @@ class TelemetryHandlers:
         started = m.child(m.grpc_server_started_total, "unary", service, method)
         seconds = m.child(m.grpc_server_handling_seconds, "unary", service, method)
         handled = m.grpc_server_handled_total
-        faults, tracer, call_md_base = self.faults, self.tracer, self.call_md
+        faults, tracer, instance_md = self.faults, self.tracer, self.instance_md
         handled_ok = m.child(handled, "unary", service, method, "OK")
         span_name = full_method[1:]
 
@@ -134,7 +134,7 @@ class TelemetryHandlers:
             anchor: str | bytes | None = None
             carrier: dict[str, str] | None = None
             for key, value in context.invocation_metadata() or ():
-                if key == "x-request-id":
+                if key == REQUEST_ID_HEADER:
                     incoming = str(value)
                 elif key == LATENCY_ANCHOR_METADATA:
                     anchor = value
@@ -149,7 +149,7 @@ class TelemetryHandlers:
             code = "OK"
             delay = 0.0
             start_of_budget = start
-            call_md = (*call_md_base, ("x-request-id", rid))
+            call_md = (*instance_md, (REQUEST_ID_HEADER, rid))
             try:
                 # Leaves with the reply or the status (a handler setting trailers of its own
                 # extends `context.trailing_metadata()`).

@@ -142,7 +142,7 @@ def _command(state: State, comp: topology.Component) -> tuple[str, ...] | None:
         return (
             _need("nginx"),
             "-p", str(state.run / "nginx"),
-            "-e", str(state.logs / "nginx-error.log"),
+            "-e", str(state.log_file("nginx-error")),
             "-c", str(cfg / "nginx.conf"),
         )  # fmt: skip
     if name == "prometheus":
