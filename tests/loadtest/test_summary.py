@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -207,6 +209,14 @@ def test_cpu_meter_charges_a_program_for_the_cpu_it_burns() -> None:
     assert report["per_request_ms"]["gone"] == 0.0  # a pid that does not exist costs nothing
     assert report["total_per_request_ms"] == pytest.approx(report["per_request_ms"]["me"])
     assert 0 < report["machine_busy_pct"] <= 100
+
+
+def test_cpu_meter_counts_a_child_that_exits_during_the_measurement() -> None:
+    meter = CpuMeter({"me": os.getpid()})
+    burn = "import os\nd = os.times().elapsed + 0.3\nwhile os.times().elapsed < d: pass"
+    with meter.measure():
+        subprocess.run([sys.executable, "-c", burn], check=True)  # reaped before `after`
+    assert meter.seconds["me"] >= 0.25  # the parent itself only waited
 
 
 def test_plot_reads_locust_history_and_writes_a_png(tmp_path: Path) -> None:

@@ -20,12 +20,17 @@ from mockinfra.stack.report import process_tree
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system seconds of `pid` and its live children; 0 when it is gone."""
+    """User + system seconds of `pid` and its descendants; 0 when it is gone.
+
+    Live descendants are read one by one; those that exited and were reaped (a postgres
+    backend at disconnect, an nginx worker after a reload) count through their parent's
+    `children_user`/`children_system`, so a measurement does not lose them.
+    """
     total = 0.0
     for p in process_tree(pid):
         with contextlib.suppress(psutil.Error):
             times = p.cpu_times()
-            total += times.user + times.system
+            total += times.user + times.system + times.children_user + times.children_system
     return total
 
 
