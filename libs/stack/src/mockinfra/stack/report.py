@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ class Row:
     port: int
     healthy: bool
     detail: str
-    rss: int  # bytes, the process and its children (nginx workers, postgres backends)
+    memory: int  # bytes of PSS, the process and its children (nginx workers, postgres backends)
 
 
 def process_tree(pid: int) -> list[psutil.Process]:
@@ -36,11 +37,22 @@ def process_tree(pid: int) -> list[psutil.Process]:
         return []
 
 
-def rss_of(pid: int) -> int:
+def memory_of(pid: int) -> int:
+    """Bytes of memory a process and its children use: their PSS (proportional set size).
+
+    RSS counts every shared page once per process that maps it, so summing it over PostgreSQL's
+    backends counts its shared buffers once per backend (hundreds of MiB too many after a few
+    minutes of queries), and over the Python services their common libraries once each. PSS
+    splits each shared page among the processes that map it: the sum over processes is the
+    memory they really use together. Falls back to RSS where PSS cannot be read.
+    """
     total = 0
     for p in process_tree(pid):
         try:
-            total += p.memory_info().rss
+            total += p.memory_full_info().pss
+        except (psutil.AccessDenied, AttributeError):
+            with contextlib.suppress(psutil.Error):
+                total += p.memory_info().rss
         except psutil.Error:
             continue
     return total
@@ -61,7 +73,7 @@ async def rows(names: Iterable[str], infos: dict[str, ProcessInfo]) -> list[Row]
                 topology.component(name).port,
                 ok,
                 detail,
-                rss_of(pid),
+                memory_of(pid),
             )
         )
     return result
@@ -72,17 +84,18 @@ def _mib(n: int) -> str:
 
 
 def table(items: list[Row]) -> str:
-    header = f"{'component':<18} {'state':<12} {'pid':>7} {'port':>6}  {'health':<28} {'rss':>11}"
+    memory = "memory (PSS)"
+    header = f"{'component':<18} {'state':<12} {'pid':>7} {'port':>6}  {'health':<28} {memory:>12}"
     lines = [header, "-" * len(header)]
     for r in items:
         health = ("ok" if r.healthy else "FAIL") + f" ({r.detail})"
         lines.append(
             f"{r.name:<18} {r.state:<12} {r.pid or '-':>7} {r.port:>6}  "
-            f"{health[:28]:<28} {_mib(r.rss):>11}"
+            f"{health[:28]:<28} {_mib(r.memory):>12}"
         )
     lines.append("-" * len(header))
     lines.append(
-        f"{'total':<18} {'':<12} {'':>7} {'':>6}  {'':<28} {_mib(sum(r.rss for r in items)):>11}"
+        f"{'total':<18} {'':<12} {'':>7} {'':>6}  {'':<28} {_mib(sum(r.memory for r in items)):>12}"
     )
     return "\n".join(lines)
 

@@ -1,7 +1,8 @@
 """Resident memory of the running stack while the bench loads it, sampled in a thread.
 
-Per component it reuses the stack runner's `rss_of` (a process and its children: nginx workers,
-PostgreSQL backends); the components are the programs supervisord runs for this state folder.
+Per component it reuses the stack runner's `memory_of` (the PSS of a process and its children:
+nginx workers, PostgreSQL backends; PSS rather than RSS so that shared pages count once in the
+total); the components are the programs supervisord runs for this state folder.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from mockinfra.stack.report import rss_of
+from mockinfra.stack.report import memory_of
 from mockinfra.stack.state import State
 from mockinfra.stack.supervisor import Supervisor
 
@@ -32,7 +33,7 @@ def stack_pids(state: State | None = None) -> dict[str, int]:
 
 
 def snapshot(pids: dict[str, int]) -> dict[str, int]:
-    return {name: rss_of(pid) for name, pid in pids.items()}
+    return {name: memory_of(pid) for name, pid in pids.items()}
 
 
 @dataclass
@@ -54,7 +55,7 @@ class Sampler:
                 self.peak_total, self.peak = total, snap
 
     def __enter__(self) -> Sampler:
-        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="memory-sampler", daemon=True)
         self._thread.start()
         return self
 
@@ -65,6 +66,7 @@ class Sampler:
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "measure": "pss",
             "peak_total_mib": round(self.peak_total / MIB, 1),
             "peak_by_component_mib": {k: round(v / MIB, 1) for k, v in sorted(self.peak.items())},
             "samples": self.samples,
