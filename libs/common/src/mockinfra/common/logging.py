@@ -192,20 +192,20 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
-def _line(text: str, levelno: int) -> logging.LogRecord:
-    """A bare record carrying a formatted line: the writers read only `msg` (and `levelno`),
-    and a full LogRecord costs a clock read, thread and process lookups per line."""
-    line = logging.LogRecord.__new__(logging.LogRecord)
-    line.msg, line.args, line.levelno = text, None, levelno
-    line.exc_info = line.exc_text = None
-    return line
+class _FormattingQueueHandler(logging.Handler):
+    """Formats on the caller's thread (context vars and the current span live there) and
+    queues the line. The queue carries lines, not records: the writers need nothing else, and
+    a record per line is one more object for the collector to track."""
 
+    def __init__(self, lines: queue.SimpleQueue[str | None]) -> None:
+        super().__init__()
+        self.lines = lines
 
-class _FormattingQueueHandler(logging.handlers.QueueHandler):
-    """Formats on the caller's thread (context vars and the current span live there)."""
-
-    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        return _line(self.format(record), record.levelno)
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.lines.put_nowait(self.format(record))
+        except Exception:
+            self.handleError(record)
 
 
 class _LineHandler(logging.StreamHandler[IO[str]]):
@@ -243,16 +243,17 @@ class _BatchingListener(logging.handlers.QueueListener):
 
     def _monitor(self) -> None:
         outputs = [h for h in self.handlers if isinstance(h, logging.StreamHandler)]
+        lines_queue: queue.SimpleQueue[str | None] = self.queue  # type: ignore[assignment]
         while True:
-            batch: list[logging.LogRecord | None] = [self.dequeue(True)]
+            batch = [lines_queue.get()]
             time.sleep(BATCH_SECONDS)
             while True:
                 try:
-                    batch.append(self.dequeue(False))
+                    batch.append(lines_queue.get_nowait())
                 except queue.Empty:
                     break
             # `stop()` enqueues None (QueueListener's sentinel) after the last line.
-            lines = [str(r.msg) for r in batch if r is not None]
+            lines = [line for line in batch if line is not None]
             if lines:
                 text = "\n".join(lines) + "\n"
                 for handler in outputs:
@@ -303,7 +304,7 @@ def log_fast(logger: logging.Logger, level: int, message: str, extra: Mapping[st
         text = formatter.render(
             time.time(), logging.getLevelName(level), logger.name, message, None, extra.items()
         )
-        handler.enqueue(_line(text, level))
+        handler.lines.put_nowait(text)
         return
     record = logger.makeRecord(logger.name, level, "", 0, message, (), None, None, extra)
     logger.handle(record)
@@ -343,14 +344,14 @@ def configure_logging(
         path = Path(file)
         path.parent.mkdir(parents=True, exist_ok=True)
         outputs.append(_LineFileHandler(path, encoding="utf-8"))
-    q: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    q: queue.SimpleQueue[str | None] = queue.SimpleQueue()
     handler = _FormattingQueueHandler(q)
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(JsonFormatter(service, instance))
     root.addHandler(handler)
     _json_handler = handler
     root.setLevel(level)
-    _listener = _BatchingListener(q, *outputs, respect_handler_level=False)
+    _listener = _BatchingListener(q, *outputs, respect_handler_level=False)  # type: ignore[arg-type]
     _listener.start()
 
     # Uvicorn's loggers: errors go through our JSON format; its access log is replaced by
