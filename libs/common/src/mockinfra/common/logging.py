@@ -1,7 +1,7 @@
 """Structured JSON logs: one object per line, redacted, with request and trace ids.
 
-Records are formatted by a `QueueHandler` on the caller's thread (so the request id and the
-current span are those of the request) and written by a listener thread, so a slow stdout or
+Records are formatted on the caller's thread (so the request id and the current span are
+those of the request), queued as lines and written by a listener thread, so a slow stdout or
 disk never blocks the event loop. The listener writes what accumulated every BATCH_SECONDS in
 one write per output: under load that is one system call (and one read by supervisord or the
 container runtime) for dozens of lines instead of one each, and callers seldom have to wake it.
