@@ -299,7 +299,7 @@ def test_compose_commands_and_volumes_agree_with_the_layout(
             assert log_file in shipped
             assert _mounts(svc)[logs] == "logs"
     assert f"{logs}/nginx.log" in shipped and f"{logs}/nginx-error.log" in shipped
-    assert f"access_log {logs}/nginx.log json;" in (out / "nginx.conf").read_text()
+    assert f"access_log {logs}/nginx.log json buffer=" in (out / "nginx.conf").read_text()
 
 
 def test_dockerfile_installs_from_the_lock() -> None:

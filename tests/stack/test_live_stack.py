@@ -9,6 +9,7 @@ Under the quiet profile each instance injects about 1% errors; such responses ca
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -190,6 +191,27 @@ def test_logs_and_restart_one_component(stack: Any) -> None:
     stack.run("restart", "alertsink")
     assert _pids(stack)["alertsink"] != before
     assert stack.run("health").returncode == 0
+
+
+def test_nginx_access_lines_reach_its_log_as_json(stack: Any) -> None:
+    """nginx writes its access log to its stdout, buffered for up to a second; supervisord
+    writes that to logs/nginx.log (and rotates it)."""
+    log = State(Path(stack.state_dir)).log_file("nginx")
+    ids = [f"nginx-log-test-{os.getpid()}-{i}" for i in range(20)]
+    for rid in ids:
+        # A path nobody serves: the frontend's 404, and nginx's line for it.
+        httpx.get(f"{NGINX}/nginx-log-test", headers={"X-Request-ID": rid}, timeout=10)
+    found: dict[str, dict[str, Any]] = {}
+    deadline = time.monotonic() + 10
+    while len(found) < len(ids) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        for line in log.read_text().splitlines():
+            if "nginx-log-test-" in line:
+                entry = json.loads(line)  # whole lines: the workers' writes never interleave
+                found[entry["request_id"]] = entry
+    assert set(ids) <= set(found)
+    assert {(found[rid]["uri"], found[rid]["status"]) for rid in ids} == {("/nginx-log-test", 404)}
+    assert all(found[rid]["service"] == "nginx" for rid in ids)
 
 
 def _stack_processes(stack: Any) -> list[psutil.Process]:

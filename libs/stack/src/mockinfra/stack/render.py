@@ -25,6 +25,10 @@ from mockinfra.stack.state import INFRA, LOG_BACKUPS, LOG_MAX_BYTES, REPO, State
 
 RATE_LIMIT: Final = "2000r/s"
 RATE_BURST: Final = 4000
+# nginx's access-log buffer: one write per this many bytes of lines (and at least once a
+# second). Locally the log goes to a pipe shared by the workers, where writes up to PIPE_BUF
+# (4 KiB on Linux) are atomic, so lines of different workers never interleave.
+ACCESS_LOG_BUFFER: Final = "4k"
 RUNBOOK_BASE_ENV: Final = "MOCKINFRA_RUNBOOK_BASE"
 
 _ENV: Final = jinja2.Environment(
@@ -126,6 +130,7 @@ def render_nginx(where: State | Layout) -> str:
         logs=layout.logs,
         rate_limit=RATE_LIMIT,
         rate_burst=RATE_BURST,
+        access_log_buffer=ACCESS_LOG_BUFFER,
         proxy=proxy,
         frontend=layout.addr("frontend"),
         http=layout.bind("nginx"),
