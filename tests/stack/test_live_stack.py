@@ -194,8 +194,7 @@ def test_logs_and_restart_one_component(stack: Any) -> None:
 
 
 def test_nginx_access_lines_reach_its_log_as_json(stack: Any) -> None:
-    """nginx writes its access log to its stdout, buffered for up to a second; supervisord
-    writes that to logs/nginx.log (and rotates it)."""
+    """nginx's buffered access log (flushed at least once a second) has whole JSON lines."""
     log = State(Path(stack.state_dir)).log_file("nginx")
     ids = [f"nginx-log-test-{os.getpid()}-{i}" for i in range(20)]
     for rid in ids:

@@ -98,10 +98,10 @@ def test_nginx_accepts_its_config(
     for name in topology.BACKEND_INSTANCES:
         port = topology.component(name).port
         assert f"server {topology.HOST}:{port} max_fails=3 fail_timeout=30s;" in text
-    # Both servers log to nginx's stdout, which supervisord writes to logs/nginx.log (the
-    # supervisord test below checks every program's stdout_logfile).
+    # Both servers write one buffered access log.
     access_logs = [line.strip() for line in text.splitlines() if "access_log /" in line]
-    assert access_logs == [f"access_log /dev/stdout json buffer={ACCESS_LOG_BUFFER} flush=1s;"] * 2
+    log = state.log_file("nginx")
+    assert access_logs == [f"access_log {log} json buffer={ACCESS_LOG_BUFFER} flush=1s;"] * 2
 
 
 def test_supervisor_values_survive_its_parser() -> None:
@@ -132,14 +132,14 @@ def test_supervisord_config_has_one_program_per_component(state: State) -> None:
 
 
 def test_logs_nginx_writes_itself_are_rotated_like_supervisords(state: State) -> None:
-    big, access = state.log_file("nginx-error"), state.log_file("nginx")
+    big, small = state.log_file("nginx"), state.log_file("nginx-error")
     big.write_bytes(b"x" * LOG_MAX_BYTES)
-    older = big.with_name("nginx-error.log.1")
+    older = big.with_name("nginx.log.1")
     older.write_text("older\n")
-    access.write_bytes(b"x" * LOG_MAX_BYTES)  # written and rotated by supervisord: not ours
+    small.write_text("a few lines\n")
     assert state.rotate_large_logs() == [big]
     assert not big.exists()
-    assert big.with_name("nginx-error.log.1").stat().st_size == LOG_MAX_BYTES
-    assert big.with_name("nginx-error.log.2").read_text() == "older\n"
-    assert access.stat().st_size == LOG_MAX_BYTES
+    assert big.with_name("nginx.log.1").stat().st_size == LOG_MAX_BYTES
+    assert big.with_name("nginx.log.2").read_text() == "older\n"
+    assert small.read_text() == "a few lines\n"  # under the size: left as it is
     assert state.rotate_large_logs() == []

@@ -22,8 +22,7 @@ FAULT_TOKEN_ENV: Final = "MOCKINFRA_FAULT_TOKEN"
 # keeps this many old files; nginx writes its own files, which `up` rotates the same way.
 LOG_MAX_BYTES: Final = 20 * 1024 * 1024
 LOG_BACKUPS: Final = 3
-# Files nginx writes itself (its access log goes to its stdout, which supervisord writes).
-SELF_WRITTEN_LOGS: Final = ("nginx-error",)
+SELF_WRITTEN_LOGS: Final = ("nginx", "nginx-error")  # files nginx writes itself
 
 
 @dataclass(frozen=True, slots=True)
