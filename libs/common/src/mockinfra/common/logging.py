@@ -351,7 +351,7 @@ def configure_logging(
     root.addHandler(handler)
     _json_handler = handler
     root.setLevel(level)
-    _listener = _BatchingListener(q, *outputs, respect_handler_level=False)  # type: ignore[arg-type]
+    _listener = _BatchingListener(q, *outputs, respect_handler_level=False)
     _listener.start()
 
     # Uvicorn's loggers: errors go through our JSON format; its access log is replaced by
