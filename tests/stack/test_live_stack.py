@@ -24,7 +24,7 @@ import psutil
 import pytest
 
 from mockinfra.common import topology
-from mockinfra.stack import ports, readiness
+from mockinfra.stack import logrotate, ports, readiness
 from mockinfra.stack.report import process_tree
 from mockinfra.stack.state import State
 from mockinfra.stack.supervisor import Supervisor
@@ -211,6 +211,16 @@ def test_nginx_access_lines_reach_its_log_as_json(stack: Any) -> None:
     assert set(ids) <= set(found)
     assert {(found[rid]["uri"], found[rid]["status"]) for rid in ids} == {("/nginx-log-test", 404)}
     assert all(found[rid]["service"] == "nginx" for rid in ids)
+
+
+def test_log_rotation_listener_runs_beside_the_components(stack: Any) -> None:
+    """supervisord runs the listener that rotates nginx's own logs (tests/stack/test_logrotate.py
+    drives it); it is not a component, so `status` and the component list leave it out."""
+    sup = _supervisor(stack)
+    info = asyncio.run(sup.call("getProcessInfo", logrotate.NAME))
+    assert info["statename"] == "RUNNING"
+    assert logrotate.NAME not in asyncio.run(sup.processes())
+    assert logrotate.NAME not in stack.run("status").stdout
 
 
 def _stack_processes(stack: Any) -> list[psutil.Process]:

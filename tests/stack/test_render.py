@@ -122,7 +122,7 @@ def test_supervisord_config_has_one_program_per_component(state: State) -> None:
     for prog in progs:
         assert f"[program:{prog.name}]" in text
         assert f"stdout_logfile={state.log_file(prog.name)}" in text
-    assert text.count("autorestart=true") == len(progs)
+    assert text.count("autorestart=true") == len(progs) + 1  # + the log-rotation listener
     assert text.count(f"stdout_logfile_maxbytes={LOG_MAX_BYTES}\n") == len(progs)
     assert text.count(f"stdout_logfile_backups={LOG_BACKUPS}\n") == len(progs)
     backend = next(p for p in progs if p.name == "backend-2")

@@ -15,7 +15,7 @@ from typing import Final
 
 from mockinfra.common import topology
 from mockinfra.common.profiles import ProfileName
-from mockinfra.stack import binaries, servers
+from mockinfra.stack import binaries, logrotate, servers
 from mockinfra.stack.state import State
 
 ALERTSINK_FORWARD_ENV: Final = "MOCKINFRA_ALERTSINK_FORWARD_URL"
@@ -115,6 +115,26 @@ def _service_env(state: State, options: Options, comp: topology.Component) -> di
     if comp.name == "alertsink" and (forward := os.environ.get(ALERTSINK_FORWARD_ENV)):
         env[ALERTSINK_FORWARD_ENV] = forward
     return env
+
+
+@dataclass(frozen=True, slots=True)
+class Listener:
+    """One supervisord [eventlistener:x] section: a helper of the stack, not a component."""
+
+    name: str
+    command: tuple[str, ...]
+    events: str
+    environment: dict[str, str]
+
+
+def log_rotation(state: State) -> Listener:
+    """The listener that rotates the logs nginx writes itself (`mockinfra.stack.logrotate`)."""
+    return Listener(
+        logrotate.NAME,
+        (sys.executable, "-m", logrotate.__name__),
+        logrotate.EVENTS,
+        {"MOCKINFRA_STATE_DIR": str(state.root), "PYTHONUNBUFFERED": "1"},
+    )
 
 
 def _addr(comp: topology.Component, port: int | None = None) -> str:

@@ -20,7 +20,14 @@ import jinja2
 from mockinfra.common import topology
 from mockinfra.stack import dashboards, proxy, rules, tls
 from mockinfra.stack.layout import Layout
-from mockinfra.stack.programs import Options, Program, RulesProfile, Skipped, programs
+from mockinfra.stack.programs import (
+    Options,
+    Program,
+    RulesProfile,
+    Skipped,
+    log_rotation,
+    programs,
+)
 from mockinfra.stack.state import INFRA, LOG_BACKUPS, LOG_MAX_BYTES, REPO, State
 
 RATE_LIMIT: Final = "2000r/s"
@@ -158,6 +165,7 @@ def render_supervisord(state: State, progs: Sequence[Program]) -> str:
         repo=REPO,
         is_root=os.geteuid() == 0,
         programs=progs,
+        logrotate=log_rotation(state),
         log_max_bytes=LOG_MAX_BYTES,
         log_backups=LOG_BACKUPS,
     )

@@ -19,6 +19,7 @@ from typing import Any, Final
 import psutil
 from supervisor.xmlrpc import SupervisorTransport
 
+from mockinfra.common import topology
 from mockinfra.stack.state import State
 
 START_TIMEOUT: Final = 15.0
@@ -90,10 +91,13 @@ class Supervisor:
             await asyncio.sleep(0.05)
 
     async def processes(self) -> dict[str, ProcessInfo]:
+        """The stack's components by name; supervisord's helpers (the log-rotation listener)
+        are not components and are left out."""
         infos = await self.call("getAllProcessInfo")
         return {
             i["name"]: ProcessInfo(i["name"], i["statename"], int(i["pid"]), i["description"])
             for i in infos
+            if i["name"] in topology.BY_NAME
         }
 
     async def info(self, name: str) -> ProcessInfo:

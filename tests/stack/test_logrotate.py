@@ -1,0 +1,134 @@
+"""The log-rotation listener: rotates what nginx writes itself and has nginx reopen it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mockinfra.stack import logrotate
+from mockinfra.stack.state import LOG_MAX_BYTES, State
+
+# Stands in for nginx's master: records each SIGUSR1 (reopen the logs) in a file.
+_FAKE_NGINX = """
+import signal, sys, time
+from pathlib import Path
+marks = Path(sys.argv[1])
+signal.signal(signal.SIGUSR1, lambda *_: marks.write_text(marks.read_text() + "reopen\\n"))
+marks.write_text("")
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> State:
+    st = State(tmp_path / "state")
+    st.ensure()
+    return st
+
+
+@pytest.fixture
+def fake_nginx(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+    marks = tmp_path / "signals"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _FAKE_NGINX, str(marks)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        yield proc, marks
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _reopens(marks: Path, expected: int) -> int:
+    deadline = time.monotonic() + 5
+    while marks.read_text().count("reopen") < expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return marks.read_text().count("reopen")
+
+
+def test_a_full_log_is_rotated_and_nginx_told_to_reopen(
+    state: State, fake_nginx: tuple[subprocess.Popen[str], Path]
+) -> None:
+    proc, marks = fake_nginx
+    access = state.log_file("nginx")
+    access.write_bytes(b"x" * LOG_MAX_BYTES)
+    assert logrotate.rotate_once(state, lambda: proc.pid) == [access]
+    assert access.with_name("nginx.log.1").stat().st_size == LOG_MAX_BYTES
+    assert _reopens(marks, 1) == 1
+
+
+def test_small_logs_are_left_alone_and_nginx_undisturbed(
+    state: State, fake_nginx: tuple[subprocess.Popen[str], Path]
+) -> None:
+    proc, marks = fake_nginx
+    state.log_file("nginx").write_text("a line\n")
+    asked: list[int] = []
+
+    def nginx_pid() -> int:
+        asked.append(proc.pid)
+        return proc.pid
+
+    assert logrotate.rotate_once(state, nginx_pid) == []
+    assert asked == [] and _reopens(marks, 0) == 0
+    assert state.log_file("nginx").read_text() == "a line\n"
+
+
+def _event(serial: int) -> str:
+    payload = f"when:{int(time.time())}"
+    header = (
+        f"ver:3.0 server:supervisor serial:{serial} pool:{logrotate.NAME} poolserial:{serial} "
+        f"eventname:{logrotate.EVENTS} len:{len(payload)}\n"
+    )
+    return header + payload
+
+
+def test_the_listener_speaks_supervisords_protocol_and_survives_a_failure(state: State) -> None:
+    """Run as supervisord runs it: READY, an event, RESULT OK, READY again. The second tick
+    finds a full log but no supervisord to ask for nginx's pid: the log is rotated, the failed
+    reopen reported on stderr, and the listener keeps answering."""
+    env = {**os.environ, "MOCKINFRA_STATE_DIR": str(state.root)}
+    env.pop("SUPERVISOR_SERVER_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mockinfra.stack.logrotate"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=env, text=True,
+    )  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    try:
+        assert proc.stdout.readline() == "READY\n"
+        proc.stdin.write(_event(1))
+        proc.stdin.flush()
+        assert proc.stdout.readline() == "RESULT 2\n" and proc.stdout.read(2) == "OK"
+        assert proc.stdout.readline() == "READY\n"
+        state.log_file("nginx").write_bytes(b"x" * LOG_MAX_BYTES)
+        proc.stdin.write(_event(2))
+        proc.stdin.flush()
+        assert proc.stdout.readline() == "RESULT 2\n" and proc.stdout.read(2) == "OK"
+        assert proc.stdout.readline() == "READY\n"
+        assert state.log_file("nginx").with_name("nginx.log.1").exists()
+        assert proc.poll() is None
+    finally:
+        proc.kill()
+        proc.wait()
+    errors = proc.stderr.read()
+    assert "rotation failed" in errors and "SUPERVISOR_SERVER_URL" in errors
+
+
+def test_the_stack_config_runs_the_listener_on_every_minute(state: State) -> None:
+    from mockinfra.stack.programs import Options, programs
+    from mockinfra.stack.render import render_supervisord
+
+    text = render_supervisord(state, programs(state, Options())[0])
+    section = text[text.index(f"[eventlistener:{logrotate.NAME}]") :]
+    assert "events=TICK_60\n" in section
+    assert "-m mockinfra.stack.logrotate" in section
+    assert f"stderr_logfile={state.log_file(logrotate.NAME)}" in section
+    assert f'MOCKINFRA_STATE_DIR="{state.root}"' in section
