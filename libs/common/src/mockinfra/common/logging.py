@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Final, cast
+from typing import Any, Final, cast
 
 import orjson
 from opentelemetry import trace
@@ -208,18 +208,6 @@ class _FormattingQueueHandler(logging.Handler):
             self.handleError(record)
 
 
-class _LineHandler(logging.StreamHandler[IO[str]]):
-    """Writes already formatted lines."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return str(record.msg)
-
-
-class _LineFileHandler(logging.FileHandler):
-    def format(self, record: logging.LogRecord) -> str:
-        return str(record.msg)
-
-
 def _write_lines(handler: logging.StreamHandler[Any], text: str) -> None:
     """One write and one flush for a batch of lines (`handler.emit` does both per line)."""
     with handler.lock or contextlib.nullcontext():
@@ -339,11 +327,12 @@ def configure_logging(
         if handler.get_name() == _HANDLER_NAME:
             root.removeHandler(handler)
 
-    outputs: list[logging.Handler] = [_LineHandler(sys.stdout)]
+    # Plain handlers: the listener writes the queued lines through their streams.
+    outputs: list[logging.Handler] = [logging.StreamHandler(sys.stdout)]
     if file is not None:
         path = Path(file)
         path.parent.mkdir(parents=True, exist_ok=True)
-        outputs.append(_LineFileHandler(path, encoding="utf-8"))
+        outputs.append(logging.FileHandler(path, encoding="utf-8"))
     q: queue.SimpleQueue[str | None] = queue.SimpleQueue()
     handler = _FormattingQueueHandler(q)
     handler.set_name(_HANDLER_NAME)

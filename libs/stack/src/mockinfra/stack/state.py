@@ -19,7 +19,8 @@ REPO: Final = Path(__file__).resolve().parents[5]
 INFRA: Final = REPO / "infra"
 FAULT_TOKEN_ENV: Final = "MOCKINFRA_FAULT_TOKEN"
 # Every component's log: supervisord rotates what programs write to stdout at this size and
-# keeps this many old files; nginx writes its own files, which `up` rotates the same way.
+# keeps this many old files; nginx writes its own files, which `up` and the log-rotation
+# listener (`mockinfra.stack.logrotate`) rotate the same way.
 LOG_MAX_BYTES: Final = 20 * 1024 * 1024
 LOG_BACKUPS: Final = 3
 SELF_WRITTEN_LOGS: Final = ("nginx", "nginx-error")  # files nginx writes itself
@@ -85,8 +86,9 @@ class State:
 
     def rotate_large_logs(self) -> list[Path]:
         """Rotate the logs nginx writes itself that reached LOG_MAX_BYTES (`.log` -> `.log.1`
-        ... `.log.{LOG_BACKUPS}`, the oldest dropped), as supervisord does for the others;
-        call before nginx starts. Returns the rotated files."""
+        ... `.log.{LOG_BACKUPS}`, the oldest dropped), as supervisord does for the others.
+        A running nginx keeps writing to the renamed file until it is told to reopen its logs
+        (`SIGUSR1`). Returns the rotated files."""
         rotated = []
         for name in SELF_WRITTEN_LOGS:
             path = self.log_file(name)
