@@ -24,6 +24,7 @@ import psutil
 import pytest
 
 from mockinfra.common import topology
+from mockinfra.common.gc_tuning import YOUNG_THRESHOLD
 from mockinfra.stack import logrotate, ports, readiness
 from mockinfra.stack.report import process_tree
 from mockinfra.stack.state import State
@@ -106,6 +107,21 @@ async def test_prometheus_reports_every_target_up(stack: Any) -> None:
     assert all(v == "1" for v in health.values()), health
     for instance in topology.BACKEND_INSTANCES:
         assert instance in health  # each backend instance is its own target
+
+
+def test_services_run_with_the_tuned_garbage_collector(stack: Any) -> None:
+    """Each Python service's entry point calls `tune_gc` once its app is built, which logs
+    what it set (common/gc_tuning.py)."""
+    state = State(Path(stack.state_dir))
+    for name in ("frontend", *topology.BACKEND_INSTANCES, "alertsink"):
+        lines = [
+            json.loads(line)
+            for line in state.log_file(name).read_text().splitlines()
+            if '"logger":"mockinfra.gc"' in line
+        ]
+        assert lines, f"no garbage collector line in {name}'s log"
+        assert lines[-1]["gc_thresholds"][0] == YOUNG_THRESHOLD, lines[-1]
+        assert lines[-1]["gc_frozen"] > 10_000, lines[-1]  # the app's modules and routes
 
 
 async def test_webhook_receiver_accepts_and_lists_an_alert(stack: Any) -> None:

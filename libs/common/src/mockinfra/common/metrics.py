@@ -18,6 +18,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.gc_collector import GCCollector
 from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
@@ -51,6 +52,7 @@ class Metrics:
             registry = CollectorRegistry()
             ProcessCollector(registry=registry)
             PlatformCollector(registry=registry)
+            GCCollector(registry=registry)  # python_gc_*: see common/gc_tuning.py
         self.registry = registry
         self._children: dict[tuple[object, ...], MetricWrapperBase] = {}
 

@@ -46,8 +46,13 @@ def memory_of(pid: int) -> int:
     splits each shared page among the processes that map it: the sum over processes is the
     memory they really use together. Falls back to RSS where PSS cannot be read.
     """
+    return pss_of(process_tree(pid))
+
+
+def pss_of(processes: Iterable[psutil.Process]) -> int:
+    """Bytes of PSS of these processes (RSS where PSS cannot be read; a gone one counts 0)."""
     total = 0
-    for p in process_tree(pid):
+    for p in processes:
         try:
             total += p.memory_full_info().pss
         except (psutil.AccessDenied, AttributeError):

@@ -6,12 +6,14 @@ import uvicorn
 
 from mockinfra.alertsink.app import create_app
 from mockinfra.alertsink.config import Settings
+from mockinfra.common.gc_tuning import tune_gc
 from mockinfra.common.runtime import Runtime
 
 
 def main() -> None:
     settings = Settings()
     app = create_app(Runtime.create(settings))
+    tune_gc()
     uvicorn.run(
         app,
         host=settings.host,

@@ -24,6 +24,7 @@ from mockinfra.backend.services.data import DataServicer
 from mockinfra.backend.services.queue import QueueServicer
 from mockinfra.backend.services.status import StatusServicer
 from mockinfra.backend.services.users import UserServicer
+from mockinfra.common.gc_tuning import tune_gc
 from mockinfra.common.grpc_server import RunningServer, run_until_signal, start_server
 from mockinfra.common.runtime import Runtime
 from mockinfra.v1 import backend_pb2, backend_pb2_grpc
@@ -103,4 +104,5 @@ async def run(settings: BackendSettings) -> None:
     """Serve until SIGTERM or SIGINT, then drain and stop cleanly (exit status 0)."""
     rt = Runtime.create(settings)
     server = await start(settings, rt=rt)
+    tune_gc()
     await run_until_signal(rt, server.stop)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uvicorn
 
+from mockinfra.common.gc_tuning import tune_gc
 from mockinfra.common.runtime import Runtime
 from mockinfra.frontend.app import create_app
 from mockinfra.frontend.config import Settings
@@ -16,6 +17,7 @@ from mockinfra.frontend.config import Settings
 def main() -> None:
     settings = Settings()
     app = create_app(Runtime.create(settings))
+    tune_gc()  # after the app is built: its routes and modules are frozen with it
     uvicorn.run(
         app,
         host=settings.host,

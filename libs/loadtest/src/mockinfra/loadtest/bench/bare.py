@@ -4,8 +4,9 @@ They do what the real cached read path must do and nothing else: HTTP parsing, o
 call through nginx, one Valkey GET of the serialised listing (the cache hit), protobuf to JSON.
 No metrics, logs, tracing, fault injection or cache invalidation. The same Valkey client as the
 backends' hit path (`mockinfra.common.pipelined`, the cheapest this codebase has) and the same
-server settings as the frontend (uvicorn with uvloop and httptools, orjson), so the ratio to the
-real stack measures what the stack adds to the same work.
+server settings as the frontend (uvicorn with uvloop and httptools, orjson, the garbage
+collector set by `tune_gc`), so the ratio to the real stack measures what the stack adds to the
+same work.
 
 `python -m mockinfra.loadtest.bench.bare grpc --port P --instance backend-1 --valkey H:P`
 `python -m mockinfra.loadtest.bench.bare http --port P --target 127.0.0.1:G`
@@ -27,6 +28,7 @@ from google.protobuf import struct_pb2, timestamp_pb2
 
 from mockinfra.common import topology
 from mockinfra.common.asgi import NO_NATIVE_TELEMETRY
+from mockinfra.common.gc_tuning import tune_gc
 from mockinfra.common.grpc_client import CHANNEL_OPTIONS
 from mockinfra.common.grpc_server import INSTANCE_METADATA
 from mockinfra.common.pipelined import PipelinedConnection
@@ -95,6 +97,7 @@ async def serve_grpc(port: int, instance: str, valkey: str) -> None:
     server.add_registered_method_handlers(service, {LIST_DATA: handler})  # type: ignore[attr-defined]
     server.add_insecure_port(f"{topology.HOST}:{port}")
     await server.start()
+    tune_gc()  # as the backends do
     await server.wait_for_termination()
 
 
@@ -188,8 +191,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.program == "grpc":
         asyncio.run(serve_grpc(args.port, args.instance, args.valkey))
     else:
+        app = gateway(args.target)
+        tune_gc()  # as the frontend does
         uvicorn.run(
-            gateway(args.target),
+            app,
             host=topology.HOST,
             port=args.port,
             loop="uvloop",
