@@ -15,6 +15,7 @@ from starlette.responses import Response
 from mockinfra.common.asgi import TelemetryMiddleware, fault_admin_router, metrics_response
 from mockinfra.common.errors import error_response
 from mockinfra.common.faults import DependencyFault
+from mockinfra.common.gc_tuning import tune_gc
 from mockinfra.common.runtime import Runtime
 from mockinfra.common.settings import ServiceSettings
 
@@ -61,6 +62,7 @@ async def main() -> None:
     config = uvicorn.Config(
         create_app(rt), host=settings.host, port=settings.port, log_config=None, access_log=False
     )
+    tune_gc()  # once the app is built (common/gc_tuning.py)
     await uvicorn.Server(config).serve()
 
 

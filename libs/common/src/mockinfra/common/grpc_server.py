@@ -47,6 +47,7 @@ from mockinfra.common.faults import (
     reset_anchor,
     set_anchor,
 )
+from mockinfra.common.gc_tuning import tune_gc
 from mockinfra.common.logging import flush_logs, request_id_var
 from mockinfra.common.runtime import Runtime
 from mockinfra.common.tracing import start_server_span
@@ -334,8 +335,10 @@ async def serve(
 
     `register(server)` adds the service's servicers and returns their full service names
     (for health and reflection), e.g. `backend_pb2.DESCRIPTOR.services_by_name[...].full_name`.
+    Once the server is up, the garbage collector is set for serving (`gc_tuning.tune_gc`).
     """
     running = await start_server(rt, register, port=port)
+    tune_gc()
 
     async def drain() -> None:
         await running.stop(grace=5.0)
