@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from mockinfra.common.logging import LOG_MAX_BYTES
 from mockinfra.stack import logrotate
-from mockinfra.stack.state import LOG_MAX_BYTES, State
+from mockinfra.stack.state import State
 
 # Stands in for nginx's master: records each SIGUSR1 (reopen the logs) in a file.
 _FAKE_NGINX = """

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from mockinfra.common import topology
+from mockinfra.common.logging import LOG_BACKUPS, LOG_MAX_BYTES
 from mockinfra.common.profiles import ProfileName
 from mockinfra.stack.programs import Options, RulesProfile, programs
 from mockinfra.stack.render import (
@@ -21,7 +22,7 @@ from mockinfra.stack.render import (
     supervisor_command,
     supervisor_environment,
 )
-from mockinfra.stack.state import LOG_BACKUPS, LOG_MAX_BYTES, State
+from mockinfra.stack.state import State
 
 
 @pytest.fixture

@@ -50,6 +50,38 @@ def test_file_output_and_idempotence(tmp_path: Path) -> None:
     assert logging.getLogger("uvicorn.access").disabled
 
 
+@pytest.mark.usefixtures("restore_root_logging")
+def test_the_file_is_rotated_at_its_size_and_no_line_is_cut(tmp_path: Path) -> None:
+    """As under compose, where each service writes its own file: rotated before a batch would
+    take it past `max_bytes`, `backups` old files kept, every line whole and in order."""
+    path = tmp_path / "svc.log"
+    configure_logging(
+        service="svc", instance="svc-1", level="INFO", file=path, max_bytes=8192, backups=3
+    )
+    log = logging.getLogger("svc")
+    for batch in range(6):  # each flush writes one batch of 5-6 KB: one rotation per batch
+        for i in range(10):
+            log.info("batch %d line %d %s", batch, i, "x" * 300)
+        flush_logs()
+    files = [path.with_name(f"svc.log.{n}") for n in (3, 2, 1)] + [path]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f.name for f in files)
+    assert all(4096 < f.stat().st_size <= 8192 for f in files)
+    messages = [orjson.loads(line)["message"] for f in files for line in f.read_text().splitlines()]
+    # the two oldest batches went with the files beyond `backups`
+    assert messages == [f"batch {b} line {i} {'x' * 300}" for b in range(2, 6) for i in range(10)]
+
+
+@pytest.mark.usefixtures("restore_root_logging")
+def test_a_file_with_no_size_limit_is_never_rotated(tmp_path: Path) -> None:
+    path = tmp_path / "svc.log"
+    configure_logging(service="svc", instance="svc-1", level="INFO", file=path, max_bytes=0)
+    for i in range(50):
+        logging.getLogger("svc").info("line %d %s", i, "x" * 200)
+    flush_logs()
+    assert [p.name for p in tmp_path.iterdir()] == ["svc.log"]
+    assert len(path.read_text().splitlines()) == 50
+
+
 class _CountingStream(io.StringIO):
     def __init__(self) -> None:
         super().__init__()

@@ -54,6 +54,10 @@ _MEMO_MAX_LEN: Final = 512
 SAFE_FIELDS: Final = frozenset({"method", "route", "status_code", "duration_ms", "fault"})
 # How long the listener lets lines accumulate before writing them (the most a line waits).
 BATCH_SECONDS: Final = 0.05
+# Every log file of the stack is rotated at this size, keeping this many old files: a service's
+# own file (`MOCKINFRA_LOG_FILE`, as in compose), and locally what supervisord writes and nginx's.
+LOG_MAX_BYTES: Final = 20 * 1024 * 1024
+LOG_BACKUPS: Final = 3
 _PLAIN: Final = (str, int, float)
 
 
@@ -209,16 +213,31 @@ class _FormattingQueueHandler(logging.Handler):
 
 
 def _write_lines(handler: logging.StreamHandler[Any], text: str) -> None:
-    """One write and one flush for a batch of lines (`handler.emit` does both per line)."""
+    """One write and one flush for a batch of lines (`handler.emit` does both per line);
+    a rotating file is rotated first when the batch would take it past its size."""
     with handler.lock or contextlib.nullcontext():
         try:
             stream = handler.stream
             if stream is None:  # a FileHandler opened lazily, or closed
                 stream = handler.stream = handler._open()  # type: ignore[attr-defined]
+            if isinstance(handler, logging.handlers.RotatingFileHandler) and _full(
+                handler, stream, text
+            ):
+                handler.doRollover()
+                stream = handler.stream
             stream.write(text)
             handler.flush()
         except Exception:  # a log sink failing must not kill the listener
             handler.handleError(logging.makeLogRecord({"msg": text[:200]}))
+
+
+def _full(handler: logging.handlers.RotatingFileHandler, stream: Any, text: str) -> bool:
+    """Whether `text` would take the file to its size (never for an empty file: a batch larger
+    than the limit is written whole rather than rotated away unwritten)."""
+    if handler.maxBytes <= 0 or handler.backupCount <= 0:
+        return False
+    position: int = stream.seek(0, 2)  # the end, as RotatingFileHandler.shouldRollover does
+    return position > 0 and position + len(text.encode("utf-8")) > handler.maxBytes
 
 
 class _BatchingListener(logging.handlers.QueueListener):
@@ -313,10 +332,14 @@ def configure_logging(
     instance: str,
     level: str | int = "INFO",
     file: Path | str | None = None,
+    max_bytes: int = LOG_MAX_BYTES,
+    backups: int = LOG_BACKUPS,
 ) -> logging.Logger:
     """Route every logger (uvicorn's included) to JSON lines on stdout and `file`.
 
-    Idempotent: a second call replaces the previous handler instead of adding one.
+    `file` is rotated once it would pass `max_bytes`, keeping `backups` old files (`.1` the
+    newest); `max_bytes=0` or `backups=0` lets it grow. Idempotent: a second call replaces the
+    previous handler instead of adding one.
     """
     global _listener, _json_handler
     root = logging.getLogger()
@@ -332,7 +355,11 @@ def configure_logging(
     if file is not None:
         path = Path(file)
         path.parent.mkdir(parents=True, exist_ok=True)
-        outputs.append(logging.FileHandler(path, encoding="utf-8"))
+        outputs.append(
+            logging.handlers.RotatingFileHandler(
+                path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
+            )
+        )
     q: queue.SimpleQueue[str | None] = queue.SimpleQueue()
     handler = _FormattingQueueHandler(q)
     handler.set_name(_HANDLER_NAME)

@@ -43,7 +43,12 @@ class Runtime:
         s = settings
         if configure_log:
             logger = configure_logging(
-                service=s.service, instance=s.instance, level=s.log_level, file=s.log_file
+                service=s.service,
+                instance=s.instance,
+                level=s.log_level,
+                file=s.log_file,
+                max_bytes=s.log_max_bytes,
+                backups=s.log_backups,
             )
         else:
             logger = logging.getLogger(s.service)

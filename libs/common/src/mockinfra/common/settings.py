@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mockinfra.common import topology
+from mockinfra.common.logging import LOG_BACKUPS, LOG_MAX_BYTES
 from mockinfra.common.profiles import ProfileName, profile_for
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -39,6 +40,8 @@ class ServiceSettings(BaseSettings):
     cache_url: str = ""
     log_level: LogLevel = "INFO"
     log_file: Path | None = None
+    log_max_bytes: int = Field(default=LOG_MAX_BYTES, ge=0)  # rotate log_file at this size
+    log_backups: int = Field(default=LOG_BACKUPS, ge=0)  # old files kept; 0: never rotate
     state_dir: Path = Path(".state")
 
     @model_validator(mode="after")

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Final
 
 from mockinfra.common import topology
+from mockinfra.common.logging import LOG_MAX_BYTES
 from mockinfra.stack import binaries, deps, ports, readiness, report, servers, tls
 from mockinfra.stack.programs import Options, Program, database_urls, programs
 from mockinfra.stack.render import render_all
-from mockinfra.stack.state import INFRA, LOG_MAX_BYTES, State
+from mockinfra.stack.state import INFRA, State
 from mockinfra.stack.supervisor import Supervisor
 
 # Seconds each component may take to become ready after supervisord starts it. The Python

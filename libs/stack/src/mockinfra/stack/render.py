@@ -18,6 +18,7 @@ from typing import Final
 import jinja2
 
 from mockinfra.common import topology
+from mockinfra.common.logging import LOG_BACKUPS, LOG_MAX_BYTES
 from mockinfra.stack import dashboards, proxy, rules, tls
 from mockinfra.stack.layout import Layout
 from mockinfra.stack.programs import (
@@ -28,7 +29,7 @@ from mockinfra.stack.programs import (
     log_rotation,
     programs,
 )
-from mockinfra.stack.state import INFRA, LOG_BACKUPS, LOG_MAX_BYTES, REPO, State
+from mockinfra.stack.state import INFRA, REPO, State
 
 RATE_LIMIT: Final = "2000r/s"
 RATE_BURST: Final = 4000

@@ -15,14 +15,14 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Final
 
+from mockinfra.common.logging import LOG_BACKUPS, LOG_MAX_BYTES
+
 REPO: Final = Path(__file__).resolve().parents[5]
 INFRA: Final = REPO / "infra"
 FAULT_TOKEN_ENV: Final = "MOCKINFRA_FAULT_TOKEN"
-# Every component's log: supervisord rotates what programs write to stdout at this size and
-# keeps this many old files; nginx writes its own files, which `up` and the log-rotation
-# listener (`mockinfra.stack.logrotate`) rotate the same way.
-LOG_MAX_BYTES: Final = 20 * 1024 * 1024
-LOG_BACKUPS: Final = 3
+# Every component's log (sizes from mockinfra.common.logging): supervisord rotates what programs
+# write to stdout at LOG_MAX_BYTES and keeps LOG_BACKUPS old files; nginx writes its own files,
+# which `up` and the log-rotation listener (`mockinfra.stack.logrotate`) rotate the same way.
 SELF_WRITTEN_LOGS: Final = ("nginx", "nginx-error")  # files nginx writes itself
 
 
