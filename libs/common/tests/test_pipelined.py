@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 import pytest
 
 from mockinfra.common.pipelined import PipelinedConnection, PipelinedError
+from mockinfra.common.runtime import run_service
 from mockinfra.stack import servers
 
 pytestmark = pytest.mark.integration
@@ -82,3 +83,21 @@ async def test_no_reply_times_out_and_drops_the_connection() -> None:
             w.close()
         server.close()
         await server.wait_closed()
+
+
+def test_it_works_on_uvloop(valkey_server: str) -> None:
+    """The backends run on uvloop, whose transports are not `asyncio.Transport` instances."""
+    url = urlparse(valkey_server)
+    assert url.hostname is not None and url.port is not None
+    host, port = url.hostname, url.port
+
+    async def main() -> list[object]:
+        loop_name = type(asyncio.get_running_loop()).__module__
+        c = PipelinedConnection(host, port)
+        try:
+            await c.call("SET", "mockinfra:test:pipelined:uvloop", "yes", "EX", 60)
+            return [loop_name, *await asyncio.gather(*(c.call("PING") for _ in range(3)))]
+        finally:
+            await c.close()
+
+    assert run_service(main()) == ["uvloop", b"PONG", b"PONG", b"PONG"]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
+import uvloop
 from opentelemetry import trace
 from opentelemetry.sdk.trace import SpanProcessor
 from prometheus_client import CollectorRegistry
@@ -15,6 +17,15 @@ from mockinfra.common.logging import configure_logging
 from mockinfra.common.metrics import Metrics
 from mockinfra.common.settings import ServiceSettings
 from mockinfra.common.tracing import configure_tracing
+
+T = TypeVar("T")
+
+
+def run_service(main: Coroutine[Any, Any, T]) -> T:
+    """Run a service process's main coroutine to the end on uvloop, the event loop uvicorn gives
+    the HTTP services: a backend spends 6-11% less CPU per call on it than on asyncio's own
+    loop (docs/performance.md, ninth round). For entry points, like `asyncio.run`."""
+    return uvloop.run(main)
 
 
 @dataclass(slots=True)

@@ -6,11 +6,11 @@ Everything else comes from `MOCKINFRA_*` environment variables (see `config.Back
 from __future__ import annotations
 
 import argparse
-import asyncio
 
 from mockinfra.backend.config import BackendSettings
 from mockinfra.backend.server import run
 from mockinfra.common import topology
+from mockinfra.common.runtime import run_service
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     settings = BackendSettings(instance=args.instance) if args.instance else BackendSettings()
-    asyncio.run(run(settings))
+    run_service(run(settings))
 
 
 if __name__ == "__main__":

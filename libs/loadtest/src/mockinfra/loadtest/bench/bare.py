@@ -15,7 +15,6 @@ same work.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import functools
 from collections.abc import Sequence
 from typing import Any, Final
@@ -32,6 +31,7 @@ from mockinfra.common.gc_tuning import tune_gc
 from mockinfra.common.grpc_client import CHANNEL_OPTIONS
 from mockinfra.common.grpc_server import INSTANCE_METADATA
 from mockinfra.common.pipelined import PipelinedConnection
+from mockinfra.common.runtime import run_service
 from mockinfra.v1 import backend_pb2
 
 ITEMS: Final = 100  # the journeys' and the bench's `limit=100`
@@ -189,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     h.add_argument("--target", required=True)
     args = p.parse_args(argv)
     if args.program == "grpc":
-        asyncio.run(serve_grpc(args.port, args.instance, args.valkey))
+        run_service(serve_grpc(args.port, args.instance, args.valkey))  # as the backends run
     else:
         app = gateway(args.target)
         tune_gc()  # as the frontend does
