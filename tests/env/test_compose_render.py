@@ -330,10 +330,21 @@ def test_image_entry_points_exist(compose: dict[str, dict[str, Any]]) -> None:
         assert command[:2] == ["python", "-m"], command
         modules.add(command[2])
     assert modules == {
-        "mockinfra.frontend", "mockinfra.backend", "mockinfra.alertsink", "mockinfra.stack"
+        "mockinfra.frontend", "mockinfra.backend", "mockinfra.alertsink", "mockinfra.stack",
+        "mockinfra.stack.logrotate",
     }  # fmt: skip
     for module in modules:
-        assert importlib.util.find_spec(f"{module}.__main__") is not None, module
+        spec = importlib.util.find_spec(module)
+        assert spec is not None, module
+        if spec.submodule_search_locations is not None:  # a package: runs its __main__
+            assert importlib.util.find_spec(f"{module}.__main__") is not None, module
+        else:
+            assert spec.origin and 'if __name__ == "__main__":' in Path(spec.origin).read_text()
+    rotate = subprocess.run(
+        [sys.executable, "-m", "mockinfra.stack.logrotate", "--help"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert rotate.returncode == 0 and "--every" in rotate.stdout, rotate.stderr
     done = subprocess.run(
         [sys.executable, "-m", "mockinfra.backend", "--help"],
         capture_output=True, text=True, timeout=120, check=False,

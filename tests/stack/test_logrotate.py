@@ -9,10 +9,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
+import psutil
 import pytest
 
+from mockinfra.common import topology
 from mockinfra.common.logging import LOG_MAX_BYTES
-from mockinfra.stack import logrotate
+from mockinfra.stack import binaries, logrotate, servers
 from mockinfra.stack.state import State
 
 # Stands in for nginx's master: records each SIGUSR1 (reopen the logs) in a file.
@@ -133,3 +136,102 @@ def test_the_stack_config_runs_the_listener_on_every_minute(state: State) -> Non
     assert "-m mockinfra.stack.logrotate" in section
     assert f"stderr_logfile={state.log_file(logrotate.NAME)}" in section
     assert f'MOCKINFRA_STATE_DIR="{state.root}"' in section
+
+
+_NGINX_CONF = """
+daemon off;
+{user}
+pid {root}/nginx.pid;
+error_log {root}/logs/nginx-error.log notice;
+events {{ worker_connections 64; }}
+http {{
+    access_log {root}/logs/nginx.log;
+    client_body_temp_path {root}/tmp; proxy_temp_path {root}/tmp; fastcgi_temp_path {root}/tmp;
+    uwsgi_temp_path {root}/tmp; scgi_temp_path {root}/tmp;
+    server {{ listen {host}:{port}; location / {{ return 200 "ok"; }} }}
+}}
+"""
+
+
+def _get(url: str, n: int) -> None:
+    with httpx.Client(timeout=5) as client:
+        for _ in range(n):
+            assert client.get(url).status_code == 200
+
+
+def _lines(path: Path, expected: int) -> int:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if path.exists() and len(path.read_text().splitlines()) >= expected:
+            break
+        time.sleep(0.05)
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+@pytest.mark.integration
+def test_watch_mode_rotates_a_real_nginx_log_and_nginx_opens_a_fresh_one(tmp_path: Path) -> None:
+    """The compose mode (`--every`), against a real nginx: a full access log is rotated, nginx
+    is told to reopen it (found through its pid file here) and its next lines go to a new file;
+    a log below the size is left alone."""
+    nginx = binaries.BY_KEY["nginx"].require()
+    for folder in ("logs", "tmp"):
+        (tmp_path / folder).mkdir()
+    port = servers.free_port()
+    conf = tmp_path / "nginx.conf"
+    # As root nginx's workers would become `nobody`, who cannot enter pytest's 0700 folders.
+    user = "user root;" if os.geteuid() == 0 else ""
+    conf.write_text(_NGINX_CONF.format(user=user, root=tmp_path, host=topology.HOST, port=port))
+    proc = subprocess.Popen(
+        [nginx, "-c", str(conf), "-p", str(tmp_path), "-e", str(tmp_path / "logs/nginx-error.log")]
+    )
+    try:
+        servers.wait_for_port(topology.HOST, port, timeout=10)
+        url = f"http://{topology.HOST}:{port}/"
+        access = tmp_path / "logs" / "nginx.log"
+        _get(url, 20)
+        assert _lines(access, 20) == 20
+
+        def nginx_pid() -> int:
+            return logrotate.pid_from_file(tmp_path / "nginx.pid")
+
+        logrotate.watch(tmp_path / "logs", 0.05, nginx_pid, max_bytes=1 << 20, rounds=2)
+        assert not access.with_name("nginx.log.1").exists()  # 20 lines are below 1 MiB
+
+        logrotate.watch(tmp_path / "logs", 0.05, nginx_pid, max_bytes=100, rounds=1)
+        assert len(access.with_name("nginx.log.1").read_text().splitlines()) == 20
+        _get(url, 5)
+        assert _lines(access, 5) == 5  # reopened: the new lines are in a new file
+        assert len(access.with_name("nginx.log.1").read_text().splitlines()) == 20
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_pid_file_that_is_missing_or_garbled_is_no_pid(tmp_path: Path) -> None:
+    assert logrotate.pid_from_file(tmp_path / "absent.pid") == 0
+    (tmp_path / "bad.pid").write_text("not a pid\n")
+    assert logrotate.pid_from_file(tmp_path / "bad.pid") == 0
+    (tmp_path / "good.pid").write_text("4242\n")
+    assert logrotate.pid_from_file(tmp_path / "good.pid") == 4242
+
+
+class _Proc:
+    def __init__(self, pid: int, cmdline: list[str]) -> None:
+        self.pid, self.info = pid, {"cmdline": cmdline}
+
+
+@pytest.mark.parametrize(
+    ("cmdlines", "expected"),
+    [
+        ([["nginx: master process nginx -c /config/nginx.conf"], ["nginx: worker process"]], 1),
+        ([["nginx: worker process"], ["python", "-m", "mockinfra.stack.logrotate"]], 0),
+        ([["nginx: master process a"], ["nginx: master process b"]], 0),  # which one? neither
+        ([[], ["nginx: master process"]], 2),  # a process whose cmdline cannot be read
+    ],
+)
+def test_nginx_master_is_found_only_when_it_is_the_only_one(
+    monkeypatch: pytest.MonkeyPatch, cmdlines: list[list[str]], expected: int
+) -> None:
+    procs = [_Proc(pid, cmdline) for pid, cmdline in enumerate(cmdlines, start=1)]
+    monkeypatch.setattr(psutil, "process_iter", lambda attrs: iter(procs))
+    assert logrotate.nginx_master_pid() == expected

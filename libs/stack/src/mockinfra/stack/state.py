@@ -10,6 +10,7 @@ import os
 import pwd
 import secrets
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
@@ -24,6 +25,20 @@ FAULT_TOKEN_ENV: Final = "MOCKINFRA_FAULT_TOKEN"
 # write to stdout at LOG_MAX_BYTES and keeps LOG_BACKUPS old files; nginx writes its own files,
 # which `up` and the log-rotation listener (`mockinfra.stack.logrotate`) rotate the same way.
 SELF_WRITTEN_LOGS: Final = ("nginx", "nginx-error")  # files nginx writes itself
+
+
+def rotate_large(paths: Iterable[Path], max_bytes: int = LOG_MAX_BYTES) -> list[Path]:
+    """Rotate each file that reached `max_bytes` (`.log` -> `.log.1` ... `.log.{LOG_BACKUPS}`,
+    the oldest dropped); returns the rotated files. Whoever writes them must reopen them."""
+    rotated = []
+    for path in paths:
+        if path.is_file() and path.stat().st_size >= max_bytes:
+            # The standard library's rotation; delay=True: the handler never opens the file.
+            handler = RotatingFileHandler(path, backupCount=LOG_BACKUPS, delay=True)
+            handler.doRollover()
+            handler.close()
+            rotated.append(path)
+    return rotated
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,16 +104,7 @@ class State:
         ... `.log.{LOG_BACKUPS}`, the oldest dropped), as supervisord does for the others.
         A running nginx keeps writing to the renamed file until it is told to reopen its logs
         (`SIGUSR1`). Returns the rotated files."""
-        rotated = []
-        for name in SELF_WRITTEN_LOGS:
-            path = self.log_file(name)
-            if path.is_file() and path.stat().st_size >= LOG_MAX_BYTES:
-                # The standard library's rotation; delay=True: the handler never opens the file.
-                handler = RotatingFileHandler(path, backupCount=LOG_BACKUPS, delay=True)
-                handler.doRollover()
-                handler.close()
-                rotated.append(path)
-        return rotated
+        return rotate_large([self.log_file(name) for name in SELF_WRITTEN_LOGS])
 
     def ensure(self) -> None:
         """Create the folders (the TLS folder private to this user)."""
