@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import os
 import signal
 import sys
-import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
@@ -82,23 +83,20 @@ def watch(
     nginx_pid: Callable[[], int],
     *,
     max_bytes: int = LOG_MAX_BYTES,
-    stop: threading.Event | None = None,
     rounds: int | None = None,
 ) -> None:
     """Every `every` seconds rotate nginx's logs in `logs` that reached `max_bytes` and have
-    nginx reopen them, until `stop` is set or `rounds` rounds have run."""
-    stop = stop or threading.Event()
+    nginx reopen them; forever, or `rounds` times."""
     paths = [logs / f"{name}.log" for name in SELF_WRITTEN_LOGS]
 
     def rotate() -> list[Path]:
         return _reopen_after(rotate_large(paths, max_bytes), nginx_pid)
 
-    done = 0
-    while rounds is None or done < rounds:
+    for done in itertools.count(1):
         _report(rotate)
-        done += 1
-        if (rounds is None or done < rounds) and stop.wait(every):
+        if rounds is not None and done >= rounds:
             return
+        time.sleep(every)
 
 
 def _report(rotate: Callable[[], list[Path]]) -> None:

@@ -4,9 +4,10 @@ They do what the real cached read path must do and nothing else: HTTP parsing, o
 call through nginx, one Valkey GET of the serialised listing (the cache hit), protobuf to JSON.
 No metrics, logs, tracing, fault injection or cache invalidation. The same Valkey client as the
 backends' hit path (`mockinfra.common.pipelined`, the cheapest this codebase has) and the same
-server settings as the frontend (uvicorn with uvloop and httptools, orjson, the garbage
-collector set by `tune_gc`), so the ratio to the real stack measures what the stack adds to the
-same work.
+runtime settings as the services (the gateway: uvicorn with uvloop and httptools, orjson, as the
+frontend; the gRPC servers on uvloop through `run_service`, as the backends; the garbage
+collector set by `tune_gc` in both), so the ratio to the real stack measures what the stack adds
+to the same work.
 
 `python -m mockinfra.loadtest.bench.bare grpc --port P --instance backend-1 --valkey H:P`
 `python -m mockinfra.loadtest.bench.bare http --port P --target 127.0.0.1:G`
