@@ -75,9 +75,10 @@ def test_the_file_is_rotated_at_its_size_and_no_line_is_cut(tmp_path: Path) -> N
 def test_a_file_with_no_size_limit_is_never_rotated(tmp_path: Path) -> None:
     path = tmp_path / "svc.log"
     configure_logging(service="svc", instance="svc-1", level="INFO", file=path, max_bytes=0)
-    for i in range(50):
-        logging.getLogger("svc").info("line %d %s", i, "x" * 200)
-    flush_logs()
+    for batch in range(5):  # several batches: a file that is not empty meets each one
+        for i in range(10):
+            logging.getLogger("svc").info("batch %d line %d %s", batch, i, "x" * 200)
+        flush_logs()
     assert [p.name for p in tmp_path.iterdir()] == ["svc.log"]
     assert len(path.read_text().splitlines()) == 50
 

@@ -30,7 +30,8 @@ import psutil
 from supervisor import childutils
 
 from mockinfra.common.logging import LOG_MAX_BYTES
-from mockinfra.stack.state import SELF_WRITTEN_LOGS, State, rotate_large
+from mockinfra.stack.layout import COMPOSE_LOGS
+from mockinfra.stack.state import State, rotate_large, self_written_logs
 
 NAME: Final = "logrotate"
 EVENTS: Final = "TICK_60"
@@ -87,7 +88,7 @@ def watch(
 ) -> None:
     """Every `every` seconds rotate nginx's logs in `logs` that reached `max_bytes` and have
     nginx reopen them; forever, or `rounds` times."""
-    paths = [logs / f"{name}.log" for name in SELF_WRITTEN_LOGS]
+    paths = self_written_logs(logs)
 
     def rotate() -> list[Path]:
         return _reopen_after(rotate_large(paths, max_bytes), nginx_pid)
@@ -112,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         prog="python -m mockinfra.stack.logrotate", description=__doc__
     )
     parser.add_argument("--every", type=float, help="run on its own every N seconds (compose)")
-    parser.add_argument("--logs", type=Path, default=Path("/var/log/mockinfra"))
+    parser.add_argument("--logs", type=Path, default=COMPOSE_LOGS, help=f"default: {COMPOSE_LOGS}")
     parser.add_argument("--nginx-pid-file", type=Path, help="default: find nginx's master")
     args = parser.parse_args(argv)
     if args.every is not None:

@@ -27,6 +27,11 @@ FAULT_TOKEN_ENV: Final = "MOCKINFRA_FAULT_TOKEN"
 SELF_WRITTEN_LOGS: Final = ("nginx", "nginx-error")  # files nginx writes itself
 
 
+def self_written_logs(folder: Path) -> list[Path]:
+    """nginx's own log files in a logs folder (the state's locally, the logs volume in compose)."""
+    return [folder / f"{name}.log" for name in SELF_WRITTEN_LOGS]
+
+
 def rotate_large(paths: Iterable[Path], max_bytes: int = LOG_MAX_BYTES) -> list[Path]:
     """Rotate each file that reached `max_bytes` (`.log` -> `.log.1` ... `.log.{LOG_BACKUPS}`,
     the oldest dropped); returns the rotated files. Whoever writes them must reopen them."""
@@ -104,7 +109,7 @@ class State:
         ... `.log.{LOG_BACKUPS}`, the oldest dropped), as supervisord does for the others.
         A running nginx keeps writing to the renamed file until it is told to reopen its logs
         (`SIGUSR1`). Returns the rotated files."""
-        return rotate_large([self.log_file(name) for name in SELF_WRITTEN_LOGS])
+        return rotate_large(self_written_logs(self.logs))
 
     def ensure(self) -> None:
         """Create the folders (the TLS folder private to this user)."""
