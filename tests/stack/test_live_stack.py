@@ -114,9 +114,14 @@ def test_services_run_with_the_tuned_garbage_collector(stack: Any) -> None:
     what it set (common/gc_tuning.py)."""
     state = State(Path(stack.state_dir))
     for name in ("frontend", *topology.BACKEND_INSTANCES, "alertsink"):
+        log = state.log_file(name)
+        # Oldest first: the line is written at start, and the log may have been rotated since.
+        rotated = [p for p in log.parent.glob(f"{log.name}.*") if p.suffix[1:].isdigit()]
+        rotated.sort(key=lambda p: int(p.suffix[1:]), reverse=True)
         lines = [
             json.loads(line)
-            for line in state.log_file(name).read_text().splitlines()
+            for path in (*rotated, log)
+            for line in path.read_text().splitlines()
             if '"logger":"mockinfra.gc"' in line
         ]
         assert lines, f"no garbage collector line in {name}'s log"
