@@ -6,17 +6,13 @@ Run it: `MOCKINFRA_FAULT_TOKEN=dev .venv/bin/python examples/inventory_service.p
 
 from __future__ import annotations
 
-import asyncio
-
-import uvicorn
 from fastapi import FastAPI
 from starlette.responses import Response
 
 from mockinfra.common.asgi import TelemetryMiddleware, fault_admin_router, metrics_response
 from mockinfra.common.errors import error_response
 from mockinfra.common.faults import DependencyFault
-from mockinfra.common.gc_tuning import tune_gc
-from mockinfra.common.runtime import Runtime
+from mockinfra.common.runtime import Runtime, serve_http
 from mockinfra.common.settings import ServiceSettings
 
 STOCK = {"apple": 12, "pear": 0}
@@ -56,15 +52,11 @@ def create_app(rt: Runtime) -> FastAPI:
     return app
 
 
-async def main() -> None:
+def main() -> None:
     settings = InventorySettings()  # MOCKINFRA_* variables override the defaults
-    rt = Runtime.create(settings)
-    config = uvicorn.Config(
-        create_app(rt), host=settings.host, port=settings.port, log_config=None, access_log=False
-    )
-    tune_gc()  # once the app is built (common/gc_tuning.py)
-    await uvicorn.Server(config).serve()
+    # uvicorn as the stack's HTTP services run, the garbage collector tuned once the app is built
+    serve_http(create_app(Runtime.create(settings)), settings)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -7,8 +7,9 @@ of the requests in flight (each alive for tens of milliseconds) survived those c
 were promoted, so a full collection over the ~85,000 objects of the imported modules and the
 app ran every 1,000 requests at about 55 ms each.
 
-`tune_gc()` is called by each service's entry point once the app is built, not by library
-code, so a test process keeps its own settings:
+`tune_gc()` is called once the app is built by what runs a service process
+(`runtime.serve_http`, `grpc_server.serve`, the backend's `server.run`), never while an app is
+only built, so a test process keeps its own settings:
 
 - `gc.freeze()` moves everything start-up made into the permanent generation: modules, routes
   and protobuf descriptors live as long as the process, and no collection walks them again;

@@ -32,7 +32,7 @@ from mockinfra.common.gc_tuning import tune_gc
 from mockinfra.common.grpc_client import CHANNEL_OPTIONS
 from mockinfra.common.grpc_server import INSTANCE_METADATA
 from mockinfra.common.pipelined import PipelinedConnection
-from mockinfra.common.runtime import run_service
+from mockinfra.common.runtime import UVICORN_OPTIONS, run_service
 from mockinfra.v1 import backend_pb2
 
 ITEMS: Final = 100  # the journeys' and the bench's `limit=100`
@@ -194,16 +194,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     else:
         app = gateway(args.target)
         tune_gc()  # as the frontend does
-        uvicorn.run(
-            app,
-            host=topology.HOST,
-            port=args.port,
-            loop="uvloop",
-            http="httptools",
-            access_log=False,
-            log_level="warning",
-            server_header=False,
-        )
+        uvicorn.run(app, host=topology.HOST, port=args.port, log_level="warning", **UVICORN_OPTIONS)
 
 
 if __name__ == "__main__":
