@@ -60,6 +60,13 @@ def test(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON, default=False)
+def unit(session: nox.Session) -> None:
+    """The fast tests: everything but the live stack (real PostgreSQL/Valkey servers included)."""
+    _sync(session, "test", "build")
+    session.run("pytest", *(session.posargs or ("-q", "-m", "not stack")))
+
+
+@nox.session(python=PYTHON, default=False)
 def deps(session: nox.Session) -> None:
     """Install the missing system binaries (apt, as root or through sudo)."""
     _stack(session, "deps")
@@ -126,3 +133,10 @@ def chaos(session: nox.Session) -> None:
     """Run chaos scenarios with ground truth: `-- --list`, `-- cache-down`, `-- --recover-all`."""
     _sync(session)
     session.run("python", "-m", "mockinfra.chaos", *(session.posargs or ("--list",)))
+
+
+@nox.session(python=PYTHON, default=False)
+def eval(session: nox.Session) -> None:
+    """Evaluate an agent on blind incidents: `-- --agent "COMMAND" --scenarios a,b`."""
+    _sync(session)
+    session.run("python", "-m", "mockinfra.eval", "run", *session.posargs)
